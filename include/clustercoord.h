@@ -1,0 +1,242 @@
+/*
+ * clustercoord.h: public API of libclustercoord.
+ *
+ * Several instances of a host server ("nodes") form a cluster through a
+ * shared SQL database: membership with crash detection, an elected leader,
+ * and named tasks each owned by exactly one live node.  See
+ * libclustercoord(7) for the concepts and one man page per function.
+ *
+ * Rules that hold for every function below unless its comment says
+ * otherwise:
+ *  - it returns an int status: CCOORD_OK (0) or a negative CCOORD_E* code;
+ *  - out-parameters (ret_*) are written only on success;
+ *  - input strings are copied before the call returns;
+ *  - it is safe to call from any thread, also from inside a callback;
+ *  - it never prints, never aborts, never calls exit().
+ *
+ * The header compiles as C99 and C++.  No bool, enum-typed parameters,
+ * structs by value or varargs, so FFIs such as Python ctypes can bind it.
+ */
+#ifndef CLUSTERCOORD_H
+#define CLUSTERCOORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <clustercoord/version.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) && __GNUC__ >= 4 && !defined(CCOORD_STATIC)
+#define CCOORD_API __attribute__((visibility("default")))
+#else
+#define CCOORD_API
+#endif
+
+/* ---------------------------------------------------------------------
+ * Status codes.  One list builds the constants, ccoord_strerror() and
+ * ccoord_errname(), and the ccoord-errors(7) page is checked against it.
+ * Append only; a value is never reused.
+ */
+#define CCOORD_STATUS_MAP(X)                                                  \
+    X(OK, 0, "success")                                                       \
+    X(EINVAL, -1, "invalid argument")                                         \
+    X(ENOMEM, -2, "out of memory")                                            \
+    X(ECONFIG, -3, "configuration error")                                     \
+    X(EDB, -4, "database error")                                              \
+    X(EPLUGIN, -5, "resolver plugin failed")                                  \
+    X(EABI, -6, "resolver plugin ABI mismatch")                               \
+    X(ENOTFOUND, -7, "not found")                                             \
+    X(ECANCELED, -8, "canceled")                                              \
+    X(EMISUSE, -9, "library used incorrectly")                                \
+    X(EFORKED, -10, "used in a forked child")                                 \
+    X(ENOTOWNER, -11, "this node does not own the task")                      \
+    X(ENOTLEADER, -12, "this node is not the leader")                         \
+    X(EDUPNODE, -13, "another live node uses this node id")                   \
+    X(ENOTJOINED, -14, "the node has not joined the cluster")                 \
+    X(ESCHEMA, -15, "database schema is newer than this library")             \
+    X(ESTATE, -16, "task state does not allow this")
+
+enum {
+#define CCOORD__STATUS_ENUM(name, val, msg) CCOORD_##name = (val),
+    CCOORD_STATUS_MAP(CCOORD__STATUS_ENUM)
+#undef CCOORD__STATUS_ENUM
+    CCOORD__STATUS_END_ = 1
+};
+
+/* Static English text for a status; never NULL ("unknown status" for a
+ * value not in the list).  Since: 1.0 */
+CCOORD_API const char *ccoord_strerror(int status);
+/* The constant's name, e.g. "CCOORD_EDB"; never NULL.  Since: 1.0 */
+CCOORD_API const char *ccoord_errname(int status);
+
+/* Version of the loaded library: "1.0.0", static storage.  Compare with
+ * CCOORD_VERSION_STRING to detect header/library skew.  Since: 1.0 */
+CCOORD_API const char *ccoord_version(void);
+/* Same as a number 0xMMmmpp, for ctypes users.  Since: 1.0 */
+CCOORD_API unsigned ccoord_version_num(void);
+
+/* Frees memory the library allocated and handed to the caller, where a
+ * function says so.  Accepts NULL.  Since: 1.0 */
+CCOORD_API void ccoord_free(void *p);
+
+/* ---------------------------------------------------------------------
+ * Configuration.  An INI file (clustercoord.conf(5)) and/or settings made
+ * by the host program.  A config is not used by more than one thread at a
+ * time (it is a builder); ccoord_node_new() copies what it needs.
+ */
+typedef struct ccoord_config ccoord_config;
+
+/* New configuration with every default.  Since: 1.0 */
+CCOORD_API int ccoord_config_new(ccoord_config **ret_config);
+/* Reads an INI file on top of the current settings.  Settings made with
+ * ccoord_config_set() before or after keep precedence over the file.
+ * CCOORD_ECONFIG on any bad input; then ccoord_config_error() tells
+ * "file:line: section.key = value: what is wrong; what is allowed" and
+ * the config keeps the settings it had before the call.  Since: 1.0 */
+CCOORD_API int ccoord_config_load(ccoord_config *config, const char *path);
+/* Sets one key as the host program; same names and checks as the file.
+ * CCOORD_ECONFIG (with ccoord_config_error()) on a bad section, key or
+ * value.  Since: 1.0 */
+CCOORD_API int ccoord_config_set(ccoord_config *config, const char *section,
+                                 const char *key, const char *value);
+/* The last error of load/set on this config, "" if none.  Valid until the
+ * next call on config.  Never contains a password.  Since: 1.0 */
+CCOORD_API const char *ccoord_config_error(const ccoord_config *config);
+/* Accepts NULL.  Since: 1.0 */
+CCOORD_API void ccoord_config_free(ccoord_config *config);
+
+/* ---------------------------------------------------------------------
+ * Nodes.
+ */
+typedef struct ccoord_node ccoord_node;
+
+/* Creates a node from a validated config (copied; config may be freed at
+ * once).  Resolves the node id (ccoord_config_set, env "nodeId", file,
+ * random UUID v4) and loads the resolver plugin.  No database work yet.
+ * CCOORD_ECONFIG, CCOORD_EPLUGIN or CCOORD_EABI on failure; the detail is
+ * in ccoord_config_error(config).  Since: 1.0 */
+CCOORD_API int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node);
+/* Leaves first if joined, stops the background thread, frees everything.
+ * Accepts NULL.  Must not be called from one of this node's callbacks.
+ * Since: 1.0 */
+CCOORD_API void ccoord_node_free(ccoord_node *node);
+/* The node id, valid as long as the node.  Since: 1.0 */
+CCOORD_API const char *ccoord_node_id(const ccoord_node *node);
+/* Detail of the last failure of a call on this node from the calling
+ * thread ("" if none): names the database, statement kind, and server
+ * message.  Valid until that thread's next call on the node.  Never
+ * contains a password.  Since: 1.0 */
+CCOORD_API const char *ccoord_errmsg(const ccoord_node *node);
+
+/* Connects, creates or migrates the schema, joins the group and starts the
+ * background thread.  Returns once the member row is written.
+ * CCOORD_EDUPNODE when another live process uses this node id (found by
+ * watching its heartbeat for up to the timeout), CCOORD_EDB when the
+ * database cannot be reached within connect_timeout, CCOORD_ESCHEMA when
+ * the schema is newer than this library, CCOORD_EMISUSE when already
+ * joined.  Since: 1.0 */
+CCOORD_API int ccoord_join(ccoord_node *node);
+/* Graceful leave: releases this node's tasks (owner cleared, epoch + 1),
+ * steps down as leader (handing the released tasks over first), deletes
+ * the member row and bumps the group version, so survivors react within
+ * one heartbeat interval.  Stops the background thread; the node may join
+ * again.  CCOORD_ENOTJOINED if not joined.  Must not be called from one of
+ * this node's callbacks (CCOORD_EMISUSE).  Since: 1.0 */
+CCOORD_API int ccoord_leave(ccoord_node *node);
+
+/* Log levels, syslog-like.  A message is passed on when its level is at
+ * most the node's log level (default CCOORD_LOG_INFO). */
+#define CCOORD_LOG_NONE 0
+#define CCOORD_LOG_ERROR 1
+#define CCOORD_LOG_WARN 2
+#define CCOORD_LOG_INFO 3
+#define CCOORD_LOG_DEBUG 4
+
+/* msg is one line without newline, valid during the call. */
+typedef void (*ccoord_log_cb)(ccoord_node *node, int level, const char *msg,
+                              void *user_data);
+/* Sets the log sink (NULL: the default, which writes
+ * "[YYYY-MM-DD HH:MM:SS,mmm]  INFO {clustercoord} - msg" to stderr).
+ * The callback may run on any thread that calls into the node, one call
+ * at a time.  Since: 1.0 */
+CCOORD_API int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data);
+/* CCOORD_LOG_NONE .. CCOORD_LOG_DEBUG; CCOORD_EINVAL otherwise.  Since: 1.0 */
+CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
+
+/* ---------------------------------------------------------------------
+ * Membership.
+ */
+#define CCOORD_MEMBER_ADDED 1          /* member_id joined */
+#define CCOORD_MEMBER_REMOVED 2        /* member_id left or was evicted */
+#define CCOORD_MEMBER_SELF_EVICTED 3   /* this node was evicted; it rejoins */
+#define CCOORD_MEMBER_LEADER_CHANGED 4 /* member_id leads now ("" none known) */
+
+typedef void (*ccoord_member_cb)(ccoord_node *node, int event, const char *member_id,
+                                 void *user_data);
+/* Sets (replaces; NULL removes) the membership callback.  It runs on the
+ * node's background thread, never with a library lock held, in the order
+ * the changes were observed.  Since: 1.0 */
+CCOORD_API int ccoord_on_member_change(ccoord_node *node, ccoord_member_cb cb,
+                                       void *user_data);
+/* 1 when this node is the leader and its leader lease is valid, else 0. */
+CCOORD_API int ccoord_is_leader(const ccoord_node *node);
+/* The live members as this node last read them, in join order.  Free the
+ * array with ccoord_free_list().  CCOORD_ENOTJOINED before join.  Since: 1.0 */
+CCOORD_API int ccoord_members(ccoord_node *node, char ***ret_ids, size_t *ret_count);
+/* Frees what ccoord_members() and ccoord_owned_tasks() returned; accepts
+ * NULL.  Since: 1.0 */
+CCOORD_API void ccoord_free_list(char **ids, size_t count);
+/* The current leader's id as last read, to be freed with ccoord_free();
+ * CCOORD_ENOTFOUND when there is none.  Since: 1.0 */
+CCOORD_API int ccoord_leader(ccoord_node *node, char **ret_id);
+
+/* ---------------------------------------------------------------------
+ * Coordinated tasks.
+ */
+#define CCOORD_TASK_ASSIGNED 1 /* this node owns task now, with fence */
+#define CCOORD_TASK_REVOKED 2  /* this node stopped owning task */
+
+#define CCOORD_TASK_ACTIVE 1
+#define CCOORD_TASK_PAUSED 2
+#define CCOORD_TASK_COMPLETED 3
+
+typedef void (*ccoord_task_cb)(ccoord_node *node, int event, const char *task,
+                               uint64_t fence, void *user_data);
+/* Sets (replaces; NULL removes) the task callback; runs like the member
+ * callback.  A REVOKED for the old owner (or the lapse of its lease)
+ * always comes before another node's ASSIGNED.  Since: 1.0 */
+CCOORD_API int ccoord_on_task_change(ccoord_node *node, ccoord_task_cb cb,
+                                     void *user_data);
+/* This node can run task (1 to 190 bytes); creates the task if new.  May
+ * be called before join (recorded at join).  Since: 1.0 */
+CCOORD_API int ccoord_task_register(ccoord_node *node, const char *task);
+/* This node can no longer run task; releases it if owned.  Since: 1.0 */
+CCOORD_API int ccoord_task_unregister(ccoord_node *node, const char *task);
+/* CCOORD_OK with *ret_fence = the task's epoch when this node owns task
+ * now: its last read says so, the task is ACTIVE and this node's lease has
+ * not lapsed.  CCOORD_ENOTOWNER otherwise.  Answered from memory, no
+ * database round trip.  ret_fence may be NULL.  Since: 1.0 */
+CCOORD_API int ccoord_acquire_task(ccoord_node *node, const char *task,
+                                   uint64_t *ret_fence);
+/* The tasks this node owns and may run now, sorted by name.  Free with
+ * ccoord_free_list().  Since: 1.0 */
+CCOORD_API int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count);
+/* One resolution pass now.  CCOORD_ENOTLEADER on a follower.  Since: 1.0 */
+CCOORD_API int ccoord_resolve_tasks(ccoord_node *node);
+/* Cluster-wide state changes, from any joined node.  Pause keeps the owner
+ * but its acquire says no; resume makes it ACTIVE again; a COMPLETED task
+ * is never assigned again (CCOORD_ESTATE on pause/resume of it).
+ * CCOORD_ENOTFOUND for an unknown task.  Since: 1.0 */
+CCOORD_API int ccoord_task_pause(ccoord_node *node, const char *task);
+CCOORD_API int ccoord_task_resume(ccoord_node *node, const char *task);
+CCOORD_API int ccoord_task_complete(ccoord_node *node, const char *task);
+/* The task's state as stored now (a database read): CCOORD_TASK_*.
+ * Since: 1.0 */
+CCOORD_API int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* CLUSTERCOORD_H */

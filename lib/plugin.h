@@ -1,0 +1,63 @@
+/*
+ * lib/plugin.h: loading resolver plugins and running one resolution batch.
+ */
+#ifndef CCOORD_PLUGIN_H
+#define CCOORD_PLUGIN_H
+
+#include "internal.h"
+#include <clustercoord/resolver.h>
+
+typedef struct ccoord__resolver ccoord__resolver;
+
+/* Sink for the plugin's log_msg (the node's logger). */
+typedef void (*ccoord__log_fn)(void *log_ctx, int level, const char *msg);
+
+/* Loads and initialises the resolver named by resolver_class:
+ *  - a reference Java class name (see ccoord__resolver_alias) or a plain
+ *    name [a-z0-9_]+: plugin_dir/<name>.so; when that file does not exist
+ *    and the name is a stock resolver (random, roundrobin, tasknode), the
+ *    copy built into the library is used;
+ *  - an absolute path ending in .so: that file.
+ * Refuses, with a message in err naming the file and both ABI versions
+ * where they apply: a name with '/' or "..", a relative path, a missing
+ * file, a dlopen failure (dlerror text), a missing entry symbol, another
+ * ABI major, a newer minor, a descriptor smaller than the 1.0 layout, a
+ * NULL mandatory function, a name that differs from the file's basename,
+ * a file or any directory up to / writable by group or others, a
+ * [task_resolver] key the plugin does not list, a failing init (whose
+ * message is passed on).  Failure leaves nothing loaded.
+ * Returns CCOORD_OK, CCOORD_EPLUGIN, CCOORD_EABI, CCOORD_ECONFIG or
+ * CCOORD_ENOMEM.  params must outlive the resolver. */
+int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
+                          const ccoord__kvlist *params, ccoord__log_fn log_fn,
+                          void *log_ctx, ccoord__resolver **ret, char *err, size_t errlen);
+/* fini + dlclose.  Accepts NULL. */
+void ccoord__resolver_unload(ccoord__resolver *r);
+/* The plugin's name and version, for log lines. */
+const char *ccoord__resolver_name(const ccoord__resolver *r);
+const char *ccoord__resolver_version(const ccoord__resolver *r);
+
+/* One member of a batch. */
+typedef struct ccoord__batch_member {
+    const char *id;
+    const char *hostname;
+    const char *metadata;
+    size_t load; /* tasks owned now */
+} ccoord__batch_member;
+
+/* One unassigned task of a batch and the members (indexes into the member
+ * array, ascending) that can run it. */
+typedef struct ccoord__batch_task {
+    const char *name;
+    const size_t *can_run;
+    size_t can_run_count;
+} ccoord__batch_task;
+
+/* Runs resolve() over the batch.  On CCOORD_OK, ret_assign[t] is the
+ * member index chosen for task t or -1 (unassigned).  Never assigns a task
+ * to a member that cannot run it.  On error err names the plugin. */
+int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *members,
+                         size_t member_count, const ccoord__batch_task *tasks,
+                         size_t task_count, long *ret_assign, char *err, size_t errlen);
+
+#endif
