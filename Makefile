@@ -24,7 +24,7 @@ WARN        := -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 BASE        := -std=c11 -D_GNU_SOURCE -fPIC -fvisibility=hidden -Iinclude
 DEP_CFLAGS  := $(shell pkg-config --cflags dbi inih 2>/dev/null)
 DEP_LIBS    := $(shell pkg-config --libs dbi inih 2>/dev/null || echo -ldbi -linih)
-LIBS        := $(DEP_LIBS) -ldl -lpthread
+LIBS        := $(DEP_LIBS) -lsqlite3 -ldl -lpthread
 
 LIB_SRC     := $(wildcard lib/*.c)
 OBJ         := $(patsubst %.c,build/%.o,$(LIB_SRC))

@@ -1,0 +1,556 @@
+/*
+ * lib/db.c: connections, dialects, quoting, schema and statement watchdog.
+ *
+ * libdbi has no prepared statements, so every string that reaches SQL goes
+ * through ccoord__db_quote (dbi_conn_quote_string_copy: the backend's own
+ * escaping) and every identifier (the table prefix) is [a-z0-9_] only.
+ */
+#include "db.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+/* libdbi's instance set-up scans and dlopens every driver; the MySQL
+ * client library's initialisation is not safe to run twice at once, so
+ * instance creation and shutdown are serialised. */
+int ccoord__sqlite_pragma(void *conn, const char *sql, char *err, size_t errlen);
+
+static pthread_mutex_t inst_mu = PTHREAD_MUTEX_INITIALIZER;
+
+int ccoord__dialect_of(const char *driver)
+{
+    if (strcmp(driver, "sqlite3") == 0)
+        return CCOORD__SQLITE;
+    if (strcmp(driver, "pgsql") == 0)
+        return CCOORD__PGSQL;
+    if (strcmp(driver, "mysql") == 0)
+        return CCOORD__MYSQL;
+    return CCOORD__GENERIC;
+}
+
+const char *ccoord__for_update(int dialect)
+{
+    return dialect == CCOORD__PGSQL || dialect == CCOORD__MYSQL ? " FOR UPDATE" : "";
+}
+
+int ccoord__db_init(ccoord__db *db, const ccoord__settings *s, int64_t stmt_timeout_ns)
+{
+    int rc;
+    memset(db, 0, sizeof *db);
+    db->s = s;
+    db->dialect = ccoord__dialect_of(s->driver);
+    db->stmt_timeout_ns = stmt_timeout_ns;
+    db->sock = -1;
+    pthread_mutex_init(&db->wd_mu, NULL);
+    pthread_mutex_lock(&inst_mu);
+    rc = dbi_initialize_r(NULL, &db->inst);
+    pthread_mutex_unlock(&inst_mu);
+    if (rc < 0 || !db->inst) {
+        ccoord__fmt(db->err, sizeof db->err, "libdbi: cannot initialise (no drivers found)");
+        pthread_mutex_destroy(&db->wd_mu);
+        db->inst = NULL;
+        return CCOORD_EDB;
+    }
+    return CCOORD_OK;
+}
+
+void ccoord__db_disconnect(ccoord__db *db)
+{
+    dbi_conn c;
+    pthread_mutex_lock(&db->wd_mu);
+    c = db->conn;
+    db->conn = NULL;
+    db->sock = -1;
+    db->deadline_ns = 0;
+    pthread_mutex_unlock(&db->wd_mu);
+    db->in_tx = 0;
+    if (c)
+        dbi_conn_close(c);
+}
+
+void ccoord__db_destroy(ccoord__db *db)
+{
+    if (!db->s)
+        return;
+    ccoord__db_disconnect(db);
+    if (db->inst) {
+        pthread_mutex_lock(&inst_mu);
+        dbi_shutdown_r(db->inst);
+        pthread_mutex_unlock(&inst_mu);
+    }
+    pthread_mutex_destroy(&db->wd_mu);
+    db->inst = NULL;
+    db->s = NULL;
+}
+
+static void conn_error(ccoord__db *db, dbi_conn c, const char *what)
+{
+    const char *msg = NULL;
+    char clean[512];
+    if (c)
+        dbi_conn_error(c, &msg);
+    ccoord__printable(clean, sizeof clean, msg && *msg ? msg : "no detail from the driver", 400);
+    /* drop trailing "\x0a" from server messages */
+    {
+        size_t n = strlen(clean);
+        while (n >= 4 && strcmp(clean + n - 4, "\\x0a") == 0)
+            clean[n -= 4] = '\0';
+    }
+    ccoord__fmt(db->err, sizeof db->err, "%s: %s", what, clean);
+}
+
+static int set_opt(dbi_conn c, const char *k, const char *v)
+{
+    return v ? dbi_conn_set_option(c, k, v) : 0;
+}
+
+/* Session settings after connect: encodings, statement timeouts, WAL. */
+static int session_setup(ccoord__db *db)
+{
+    char sql[160];
+    long ms = (long)(db->stmt_timeout_ns / 1000000);
+    long secs = ms / 1000 > 0 ? ms / 1000 : 1;
+    switch (db->dialect) {
+    case CCOORD__SQLITE:
+        /* WAL: readers never block the writer; several processes may share
+         * the file.  Run directly, see db_sqlite.c. */
+        if (ccoord__sqlite_pragma(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+                                  db->err, sizeof db->err))
+            return CCOORD_EDB;
+        break;
+    case CCOORD__PGSQL:
+        ccoord__fmt(sql, sizeof sql, "SET statement_timeout = %ld", ms);
+        if (ccoord__db_exec(db, "set client encoding", "SET client_encoding = 'UTF8'", NULL) ||
+            ccoord__db_exec(db, "set statement timeout", sql, NULL))
+            return CCOORD_EDB;
+        ccoord__fmt(sql, sizeof sql, "SET lock_timeout = %ld", ms);
+        if (ccoord__db_exec(db, "set lock timeout", sql, NULL))
+            return CCOORD_EDB;
+        break;
+    case CCOORD__MYSQL:
+        if (ccoord__db_exec(db, "set names", "SET NAMES utf8mb4 COLLATE utf8mb4_bin", NULL))
+            return CCOORD_EDB;
+        ccoord__fmt(sql, sizeof sql, "SET SESSION innodb_lock_wait_timeout = %ld", secs);
+        if (ccoord__db_exec(db, "set lock wait timeout", sql, NULL))
+            return CCOORD_EDB;
+        if (ccoord__db_exec(db, "set transaction isolation",
+                            "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL))
+            return CCOORD_EDB;
+        break;
+    default:
+        break;
+    }
+    return CCOORD_OK;
+}
+
+int ccoord__db_connect(ccoord__db *db, int force)
+{
+    const ccoord__settings *s = db->s;
+    dbi_conn c;
+    char num[32];
+    int64_t now = ccoord__now_ns();
+    if (db->conn)
+        return CCOORD_OK;
+    if (!db->inst) {
+        ccoord__fmt(db->err, sizeof db->err, "libdbi is not initialised");
+        return CCOORD_EDB;
+    }
+    if (!force && now < db->next_connect_ns)
+        return CCOORD_EDB; /* keep the last error; still backing off */
+    c = dbi_conn_new_r(s->driver, db->inst);
+    if (!c) {
+        ccoord__fmt(db->err, sizeof db->err,
+                    "connect: libdbi has no driver \"%s\" (install its libdbd package)", s->driver);
+        return CCOORD_EDB;
+    }
+    if (db->dialect == CCOORD__SQLITE) {
+        long busy_ms = (long)(db->stmt_timeout_ns / 1000000);
+        set_opt(c, "sqlite3_dbdir", s->dbdir ? s->dbdir : ".");
+        set_opt(c, "dbname", s->dbname);
+        dbi_conn_set_option_numeric(c, "sqlite3_timeout", (int)busy_ms);
+    } else {
+        set_opt(c, "host", s->host);
+        if (s->port > 0) {
+            if (db->dialect == CCOORD__MYSQL) {
+                dbi_conn_set_option_numeric(c, "port", (int)s->port);
+            } else {
+                ccoord__fmt(num, sizeof num, "%ld", s->port);
+                set_opt(c, "port", num);
+            }
+        }
+        set_opt(c, "username", s->username);
+        set_opt(c, "password", s->password);
+        set_opt(c, "dbname", s->dbname);
+        dbi_conn_set_option_numeric(c, "timeout", (int)s->connect_timeout_s);
+        if (db->dialect == CCOORD__PGSQL) {
+            ccoord__fmt(num, sizeof num, "%ld", s->connect_timeout_s);
+            set_opt(c, "pgsql_connect_timeout", num);
+            set_opt(c, "pgsql_keepalives", "1");
+            set_opt(c, "pgsql_keepalives_idle", "5");
+            set_opt(c, "pgsql_keepalives_interval", "2");
+            set_opt(c, "pgsql_keepalives_count", "3");
+        }
+        if (db->dialect == CCOORD__MYSQL)
+            dbi_conn_set_option_numeric(c, "mysql_client_found_rows", 1);
+    }
+    if (dbi_conn_connect(c) < 0) {
+        char what[300];
+        if (db->dialect == CCOORD__SQLITE)
+            ccoord__fmt(what, sizeof what, "connect to sqlite3 database %s/%s",
+                        s->dbdir ? s->dbdir : ".", s->dbname);
+        else
+            ccoord__fmt(what, sizeof what, "connect to %s database \"%s\" on %s:%ld as %s",
+                        s->driver, s->dbname, s->host ? s->host : "(default host)", s->port,
+                        s->username ? s->username : "(default user)");
+        conn_error(db, c, what);
+        dbi_conn_close(c);
+        /* exponential backoff 50 ms .. 2 s */
+        db->backoff_ns = db->backoff_ns ? db->backoff_ns * 2 : 50000000;
+        if (db->backoff_ns > 2000000000)
+            db->backoff_ns = 2000000000;
+        db->next_connect_ns = now + db->backoff_ns;
+        return CCOORD_EDB;
+    }
+    pthread_mutex_lock(&db->wd_mu);
+    db->conn = c;
+    db->sock = db->dialect == CCOORD__SQLITE ? -1 : dbi_conn_get_socket(c);
+    pthread_mutex_unlock(&db->wd_mu);
+    db->in_tx = 0;
+    if (session_setup(db) != CCOORD_OK) {
+        char keep[sizeof db->err];
+        memcpy(keep, db->err, sizeof keep);
+        ccoord__db_disconnect(db);
+        memcpy(db->err, keep, sizeof keep);
+        db->backoff_ns = db->backoff_ns ? db->backoff_ns * 2 : 50000000;
+        if (db->backoff_ns > 2000000000)
+            db->backoff_ns = 2000000000;
+        db->next_connect_ns = now + db->backoff_ns;
+        return CCOORD_EDB;
+    }
+    db->backoff_ns = 0;
+    db->next_connect_ns = 0;
+    return CCOORD_OK;
+}
+
+void ccoord__db_watchdog(ccoord__db *db, int64_t now_ns)
+{
+    pthread_mutex_lock(&db->wd_mu);
+    if (db->deadline_ns && now_ns > db->deadline_ns && db->sock >= 0) {
+        /* The blocked call returns an error; the owner thread then closes
+         * the connection.  The fd stays open until then, so it cannot be
+         * reused under us. */
+        shutdown(db->sock, SHUT_RDWR);
+        db->deadline_ns = 0;
+    }
+    pthread_mutex_unlock(&db->wd_mu);
+}
+
+int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_result *ret)
+{
+    dbi_result r;
+    if (!db->conn) {
+        int rc = ccoord__db_connect(db, 0);
+        if (rc)
+            return rc;
+    }
+    pthread_mutex_lock(&db->wd_mu);
+    db->deadline_ns = ccoord__now_ns() + db->stmt_timeout_ns;
+    pthread_mutex_unlock(&db->wd_mu);
+    r = dbi_conn_query(db->conn, sql);
+    db->statements++;
+    pthread_mutex_lock(&db->wd_mu);
+    db->deadline_ns = 0;
+    pthread_mutex_unlock(&db->wd_mu);
+    if (!r) {
+        conn_error(db, db->conn, what);
+        ccoord__db_disconnect(db);
+        return CCOORD_EDB;
+    }
+    if (ret)
+        *ret = r;
+    else
+        dbi_result_free(r);
+    return CCOORD_OK;
+}
+
+int ccoord__db_exec_count(ccoord__db *db, const char *what, const char *sql,
+                          unsigned long long *ret_rows)
+{
+    dbi_result r;
+    int rc = ccoord__db_exec(db, what, sql, &r);
+    if (rc)
+        return rc;
+    *ret_rows = dbi_result_get_numrows_affected(r);
+    dbi_result_free(r);
+    return CCOORD_OK;
+}
+
+int ccoord__db_begin(ccoord__db *db)
+{
+    const char *sql = db->dialect == CCOORD__SQLITE  ? "BEGIN IMMEDIATE"
+                      : db->dialect == CCOORD__MYSQL ? "START TRANSACTION"
+                                                     : "BEGIN";
+    int rc = ccoord__db_exec(db, "begin transaction", sql, NULL);
+    if (rc == CCOORD_OK)
+        db->in_tx = 1;
+    return rc;
+}
+
+int ccoord__db_commit(ccoord__db *db)
+{
+    int rc = ccoord__db_exec(db, "commit", "COMMIT", NULL);
+    db->in_tx = 0;
+    return rc;
+}
+
+void ccoord__db_rollback(ccoord__db *db)
+{
+    if (db->conn && db->in_tx) {
+        char keep[sizeof db->err];
+        memcpy(keep, db->err, sizeof keep);
+        if (ccoord__db_exec(db, "rollback", "ROLLBACK", NULL) != CCOORD_OK)
+            ccoord__db_disconnect(db);
+        memcpy(db->err, keep, sizeof keep);
+    }
+    db->in_tx = 0;
+}
+
+int ccoord__db_quote(ccoord__db *db, ccoord__buf *b, const char *s)
+{
+    char *q = NULL;
+    size_t n;
+    if (!db->conn) {
+        int rc = ccoord__db_connect(db, 0);
+        if (rc)
+            return rc;
+    }
+    n = dbi_conn_quote_string_copy(db->conn, s, &q);
+    if (!n || !q) {
+        free(q);
+        ccoord__fmt(db->err, sizeof db->err, "quote a string: the driver refused it");
+        return CCOORD_EDB;
+    }
+    ccoord__buf_addn(b, q, n);
+    free(q);
+    return b->oom ? CCOORD_ENOMEM : CCOORD_OK;
+}
+
+const char *ccoord__res_str(dbi_result r, unsigned idx)
+{
+    const char *s;
+    if (dbi_result_field_is_null_idx(r, idx))
+        return NULL;
+    s = dbi_result_get_string_idx(r, idx);
+    if (s && strcmp(s, "ERROR") == 0 && dbi_result_get_field_type_idx(r, idx) != DBI_TYPE_STRING)
+        return NULL;
+    return s;
+}
+
+long long ccoord__res_ll(dbi_result r, unsigned idx)
+{
+    if (dbi_result_field_is_null_idx(r, idx))
+        return 0;
+    return dbi_result_get_as_longlong_idx(r, idx);
+}
+
+int ccoord__res_null(dbi_result r, unsigned idx)
+{
+    return dbi_result_field_is_null_idx(r, idx) ? 1 : 0;
+}
+
+/* ---- schema ---------------------------------------------------------- */
+
+/* Column types per dialect.  Keys are at most 190 characters so that a
+ * utf8mb4 MySQL primary key over three of them fits InnoDB's limit; MySQL
+ * keys use a binary collation so ids compare byte for byte. */
+int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
+{
+    const char *key = dialect == CCOORD__MYSQL
+                          ? "VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                          : "VARCHAR(190)";
+    const char *text = dialect == CCOORD__MYSQL
+                           ? "VARCHAR(1024) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin"
+                           : "VARCHAR(1024)";
+    const char *tail = dialect == CCOORD__MYSQL ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : "";
+    ccoord__buf_reset(o);
+    switch (i) {
+    case 0:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %smeta (meta_key VARCHAR(64) NOT NULL, "
+                         "meta_value VARCHAR(255) NOT NULL, PRIMARY KEY (meta_key))%s",
+                         p, tail);
+        break;
+    case 1:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %sgroups (group_id %s NOT NULL, "
+                         "version BIGINT NOT NULL, PRIMARY KEY (group_id))%s",
+                         p, key, tail);
+        break;
+    case 2:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %smembers (group_id %s NOT NULL, "
+                         "node_id %s NOT NULL, incarnation BIGINT NOT NULL, "
+                         "heartbeat BIGINT NOT NULL, hostname %s NOT NULL, metadata %s NOT NULL, "
+                         "joined_seq BIGINT NOT NULL, PRIMARY KEY (group_id, node_id))%s",
+                         p, key, key, text, text, tail);
+        break;
+    case 3:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %sleader (group_id %s NOT NULL, "
+                         "node_id %s NOT NULL, term BIGINT NOT NULL, heartbeat BIGINT NOT NULL, "
+                         "PRIMARY KEY (group_id))%s",
+                         p, key, key, tail);
+        break;
+    case 4:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %stasks (group_id %s NOT NULL, "
+                         "name %s NOT NULL, owner %s NULL, epoch BIGINT NOT NULL, "
+                         "state VARCHAR(16) NOT NULL, PRIMARY KEY (group_id, name)%s)%s",
+                         p, key, key, key,
+                         dialect == CCOORD__MYSQL ? ", INDEX (group_id, owner)" : "", tail);
+        break;
+    case 5:
+        ccoord__buf_addf(o,
+                         "CREATE TABLE IF NOT EXISTS %stask_nodes (group_id %s NOT NULL, "
+                         "name %s NOT NULL, node_id %s NOT NULL, "
+                         "PRIMARY KEY (group_id, name, node_id)%s)%s",
+                         p, key, key, key,
+                         dialect == CCOORD__MYSQL ? ", INDEX (group_id, node_id)" : "", tail);
+        break;
+    case 6:
+        if (dialect == CCOORD__MYSQL)
+            ccoord__buf_addf(o, "SELECT 1");
+        else
+            ccoord__buf_addf(o,
+                             "CREATE INDEX IF NOT EXISTS %stasks_owner ON %stasks (group_id, owner)",
+                             p, p);
+        break;
+    case 7:
+        if (dialect == CCOORD__MYSQL)
+            ccoord__buf_addf(o, "SELECT 1");
+        else
+            ccoord__buf_addf(o,
+                             "CREATE INDEX IF NOT EXISTS %stask_nodes_node ON %stask_nodes "
+                             "(group_id, node_id)",
+                             p, p);
+        break;
+    default:
+        return 0;
+    }
+    return 1;
+}
+
+static int read_schema_version(ccoord__db *db, long *ret)
+{
+    char sql[200];
+    dbi_result r;
+    int rc;
+    ccoord__fmt(sql, sizeof sql, "SELECT meta_value FROM %smeta WHERE meta_key = 'schema_version'",
+                db->s->table_prefix);
+    rc = ccoord__db_exec(db, "read schema version", sql, &r);
+    if (rc)
+        return rc;
+    *ret = 0;
+    if (dbi_result_next_row(r)) {
+        const char *v = ccoord__res_str(r, 1);
+        *ret = v ? strtol(v, NULL, 10) : 0;
+    }
+    dbi_result_free(r);
+    return CCOORD_OK;
+}
+
+static int create_schema(ccoord__db *db)
+{
+    const char *p = db->s->table_prefix;
+    ccoord__buf b;
+    char sql[300];
+    size_t i;
+    int rc = CCOORD_OK, locked = 0;
+    ccoord__buf_init(&b);
+    if (db->dialect == CCOORD__PGSQL) {
+        /* DDL is transactional; an advisory lock keyed by the prefix keeps
+         * concurrent CREATE TABLE IF NOT EXISTS from colliding in pg_type. */
+        rc = ccoord__db_begin(db);
+        if (!rc) {
+            ccoord__buf_add(&b, "SELECT pg_advisory_xact_lock(hashtext(");
+            rc = ccoord__db_quote(db, &b, p);
+            ccoord__buf_add(&b, "))");
+            if (!rc)
+                rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "lock schema", b.data, NULL);
+        }
+    } else if (db->dialect == CCOORD__MYSQL) {
+        ccoord__fmt(sql, sizeof sql, "SELECT GET_LOCK('%sschema', %ld)", p,
+                    db->s->connect_timeout_s * 2);
+        rc = ccoord__db_exec(db, "lock schema", sql, NULL);
+        locked = rc == CCOORD_OK;
+    } else {
+        rc = ccoord__db_begin(db);
+    }
+    for (i = 0; !rc && ccoord__schema_sql(db->dialect, p, i, &b); i++)
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "create schema", b.data, NULL);
+    if (!rc) {
+        if (db->dialect == CCOORD__SQLITE)
+            ccoord__fmt(sql, sizeof sql,
+                        "INSERT OR IGNORE INTO %smeta (meta_key, meta_value) VALUES "
+                        "('schema_version', '%d')", p, CCOORD__SCHEMA_VERSION);
+        else if (db->dialect == CCOORD__MYSQL)
+            ccoord__fmt(sql, sizeof sql,
+                        "INSERT IGNORE INTO %smeta (meta_key, meta_value) VALUES "
+                        "('schema_version', '%d')", p, CCOORD__SCHEMA_VERSION);
+        else
+            ccoord__fmt(sql, sizeof sql,
+                        "INSERT INTO %smeta (meta_key, meta_value) VALUES ('schema_version', "
+                        "'%d') ON CONFLICT DO NOTHING", p, CCOORD__SCHEMA_VERSION);
+        rc = ccoord__db_exec(db, "record schema version", sql, NULL);
+    }
+    if (db->dialect == CCOORD__MYSQL) {
+        if (locked && db->conn) {
+            ccoord__fmt(sql, sizeof sql, "SELECT RELEASE_LOCK('%sschema')", p);
+            if (ccoord__db_exec(db, "unlock schema", sql, NULL) && !rc)
+                rc = CCOORD_EDB;
+        }
+    } else if (db->in_tx) {
+        if (rc)
+            ccoord__db_rollback(db);
+        else
+            rc = ccoord__db_commit(db);
+    }
+    ccoord__buf_free(&b);
+    return rc;
+}
+
+int ccoord__db_ensure_schema(ccoord__db *db)
+{
+    long v = 0;
+    int rc, attempt;
+    for (attempt = 0; attempt < 5; attempt++) {
+        rc = ccoord__db_connect(db, 1);
+        if (rc)
+            return rc;
+        rc = read_schema_version(db, &v);
+        if (rc == CCOORD_OK && v == CCOORD__SCHEMA_VERSION)
+            return CCOORD_OK;
+        if (rc == CCOORD_OK && v > CCOORD__SCHEMA_VERSION) {
+            ccoord__fmt(db->err, sizeof db->err,
+                        "database schema version %ld (tables %s*) is newer than this "
+                        "library's %d; upgrade libclustercoord",
+                        v, db->s->table_prefix, CCOORD__SCHEMA_VERSION);
+            return CCOORD_ESCHEMA;
+        }
+        /* missing tables (error) or no version row yet: create */
+        rc = create_schema(db);
+        if (rc == CCOORD_ENOMEM)
+            return rc;
+        if (rc == CCOORD_OK) {
+            rc = read_schema_version(db, &v);
+            if (rc == CCOORD_OK && v == CCOORD__SCHEMA_VERSION)
+                return CCOORD_OK;
+        }
+        /* another node may have been creating the same tables: retry */
+        ccoord__sleep_ns((int64_t)(20 + attempt * 50) * 1000000);
+    }
+    return rc ? rc : CCOORD_EDB;
+}

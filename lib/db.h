@@ -1,0 +1,88 @@
+/*
+ * lib/db.h: the database layer over libdbi.  One ccoord__db is one
+ * connection used by one thread at a time; a node has two (its background
+ * thread's and the API callers', behind a mutex).  Each owns its dbi_inst.
+ */
+#ifndef CCOORD_DB_H
+#define CCOORD_DB_H
+
+#include <dbi/dbi.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "config.h"
+#include "internal.h"
+
+enum { CCOORD__SQLITE = 1, CCOORD__PGSQL, CCOORD__MYSQL, CCOORD__GENERIC };
+
+/* Schema version this library writes and understands. */
+#define CCOORD__SCHEMA_VERSION 1
+
+typedef struct ccoord__db {
+    const ccoord__settings *s; /* borrowed from the node */
+    int dialect;
+    dbi_inst inst;
+    dbi_conn conn;            /* NULL while disconnected */
+    int64_t stmt_timeout_ns;  /* watchdog limit for one statement */
+    int64_t next_connect_ns;  /* backoff: no connect attempt before this */
+    int64_t backoff_ns;
+    int in_tx;
+    unsigned long statements; /* statements sent (benchmarks, tests) */
+    /* Watchdog: guarded by wd_mu; the node's watchdog thread shuts the
+     * socket down when a statement runs past its deadline. */
+    pthread_mutex_t wd_mu;
+    int64_t deadline_ns; /* 0: no statement running */
+    int sock;            /* -1: none */
+    char err[768];       /* last error: "what: server message" */
+} ccoord__db;
+
+/* Prepares (no connection yet).  CCOORD_OK, CCOORD_EDB (libdbi missing
+ * the driver) or CCOORD_ENOMEM. */
+int ccoord__db_init(ccoord__db *db, const ccoord__settings *s, int64_t stmt_timeout_ns);
+void ccoord__db_destroy(ccoord__db *db);
+/* Connects if not connected.  Honors the reconnect backoff unless force.
+ * CCOORD_OK or CCOORD_EDB (db->err set). */
+int ccoord__db_connect(ccoord__db *db, int force);
+/* Closes the connection (next use reconnects). */
+void ccoord__db_disconnect(ccoord__db *db);
+/* Called by the watchdog thread: breaks a statement past its deadline. */
+void ccoord__db_watchdog(ccoord__db *db, int64_t now_ns);
+
+/* Runs one statement.  On success *ret (if not NULL) holds the result, to
+ * be freed with dbi_result_free; otherwise it is freed here.  On error the
+ * connection is closed (a failed transaction is rolled back by the server
+ * when the connection goes) and CCOORD_EDB returned with db->err set to
+ * "what: message". */
+int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_result *ret);
+/* Runs a statement and returns the number of rows it changed. */
+int ccoord__db_exec_count(ccoord__db *db, const char *what, const char *sql,
+                          unsigned long long *ret_rows);
+/* BEGIN (BEGIN IMMEDIATE on SQLite) / COMMIT / ROLLBACK. */
+int ccoord__db_begin(ccoord__db *db);
+int ccoord__db_commit(ccoord__db *db);
+void ccoord__db_rollback(ccoord__db *db);
+
+/* Appends s quoted for this connection's backend (with the quotes).
+ * CCOORD_OK, CCOORD_EDB (not connected) or CCOORD_ENOMEM. */
+int ccoord__db_quote(ccoord__db *db, ccoord__buf *b, const char *s);
+
+/* Creates the tables if missing and checks the schema version, safely
+ * when many nodes start at once on an empty database.  CCOORD_OK,
+ * CCOORD_EDB, or CCOORD_ESCHEMA (newer schema). */
+int ccoord__db_ensure_schema(ccoord__db *db);
+
+/* Pure SQL text of the schema for a dialect and prefix (also written to
+ * the plain .sql files for operators).  Returns the statements one by
+ * one: i from 0 while it returns 1. */
+int ccoord__schema_sql(int dialect, const char *prefix, size_t i, ccoord__buf *out);
+/* The dialect of a libdbi driver name. */
+int ccoord__dialect_of(const char *driver);
+/* " FOR UPDATE" where the backend has row locks, "" for SQLite. */
+const char *ccoord__for_update(int dialect);
+
+/* Result helpers (NULL-safe): string column copied into buf/len; integer. */
+const char *ccoord__res_str(dbi_result r, unsigned idx);
+long long ccoord__res_ll(dbi_result r, unsigned idx);
+int ccoord__res_null(dbi_result r, unsigned idx);
+
+#endif

@@ -1,0 +1,713 @@
+/*
+ * lib/member.c: join, the background loop (heartbeat, lease, polling the
+ * group row, member views and their events) and the statement watchdog.
+ *
+ * Time: every duration here is measured on this node's CLOCK_BOOTTIME and
+ * never compared with another node's clock or the database's.
+ */
+#include "node.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+int ccoord__q(ccoord__db *db, ccoord__buf *b, const char *s)
+{
+    return ccoord__db_quote(db, b, s);
+}
+
+/* "WHERE group_id = 'g'" */
+static int where_group(ccoord__db *db, ccoord__buf *b, const ccoord_node *n)
+{
+    ccoord__buf_add(b, " WHERE group_id = ");
+    return ccoord__q(db, b, n->s.group_id);
+}
+
+int ccoord__bump_version(ccoord__db *db, const ccoord_node *n)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %sgroups SET version = version + 1", n->s.table_prefix);
+    rc = where_group(db, &b, n);
+    if (!rc)
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "bump group version", b.data, NULL);
+    ccoord__buf_free(&b);
+    return rc;
+}
+
+void ccoord__members_free(ccoord__member *m, size_t count)
+{
+    size_t i;
+    if (!m)
+        return;
+    for (i = 0; i < count; i++) {
+        free(m[i].id);
+        free(m[i].hostname);
+        free(m[i].metadata);
+    }
+    free(m);
+}
+
+/* INSERT of a row unless its key exists, per dialect. */
+static void insert_ignore(ccoord__buf *b, int dialect, const char *table_and_cols)
+{
+    if (dialect == CCOORD__SQLITE)
+        ccoord__buf_addf(b, "INSERT OR IGNORE INTO %s", table_and_cols);
+    else if (dialect == CCOORD__MYSQL)
+        ccoord__buf_addf(b, "INSERT IGNORE INTO %s", table_and_cols);
+    else
+        ccoord__buf_addf(b, "INSERT INTO %s", table_and_cols);
+}
+
+static void insert_ignore_end(ccoord__buf *b, int dialect)
+{
+    if (dialect == CCOORD__PGSQL)
+        ccoord__buf_add(b, " ON CONFLICT DO NOTHING");
+}
+
+/* Exported to task.c through node.h's helpers would be overkill: the two
+ * insert-unless-present helpers are reused there via these wrappers. */
+int ccoord__insert_ignore(ccoord__db *db, ccoord__buf *b, const char *table_and_cols);
+int ccoord__insert_ignore(ccoord__db *db, ccoord__buf *b, const char *table_and_cols)
+{
+    insert_ignore(b, db->dialect, table_and_cols);
+    return CCOORD_OK;
+}
+void ccoord__insert_ignore_end(ccoord__db *db, ccoord__buf *b);
+void ccoord__insert_ignore_end(ccoord__db *db, ccoord__buf *b)
+{
+    insert_ignore_end(b, db->dialect);
+}
+
+static int ensure_group_rows(ccoord_node *n, ccoord__db *db)
+{
+    ccoord__buf b;
+    char t[128];
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__fmt(t, sizeof t, "%sgroups (group_id, version) VALUES (", n->s.table_prefix);
+    insert_ignore(&b, db->dialect, t);
+    rc = ccoord__q(db, &b, n->s.group_id);
+    ccoord__buf_add(&b, ", 0)");
+    insert_ignore_end(&b, db->dialect);
+    if (!rc)
+        rc = ccoord__db_exec(db, "create group row", b.data, NULL);
+    if (!rc) {
+        ccoord__buf_reset(&b);
+        ccoord__fmt(t, sizeof t, "%sleader (group_id, node_id, term, heartbeat) VALUES (",
+                    n->s.table_prefix);
+        insert_ignore(&b, db->dialect, t);
+        rc = ccoord__q(db, &b, n->s.group_id);
+        ccoord__buf_add(&b, ", '', 0, 0)");
+        insert_ignore_end(&b, db->dialect);
+        if (!rc)
+            rc = ccoord__db_exec(db, "create leader row", b.data, NULL);
+    }
+    ccoord__buf_free(&b);
+    return rc;
+}
+
+/* Reads this node id's member row: 1 found, 0 none, <0 error. */
+static int read_own_row(ccoord_node *n, ccoord__db *db, long long *inc, long long *hb,
+                        char *host, size_t hostlen)
+{
+    ccoord__buf b;
+    dbi_result r;
+    int rc, found = 0;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT incarnation, heartbeat, hostname FROM %smembers",
+                     n->s.table_prefix);
+    rc = where_group(db, &b, n);
+    ccoord__buf_add(&b, " AND node_id = ");
+    if (!rc)
+        rc = ccoord__q(db, &b, n->id);
+    if (!rc)
+        rc = ccoord__db_exec(db, "read member row", b.data, &r);
+    ccoord__buf_free(&b);
+    if (rc)
+        return rc;
+    if (dbi_result_next_row(r)) {
+        const char *h = ccoord__res_str(r, 3);
+        *inc = ccoord__res_ll(r, 1);
+        *hb = ccoord__res_ll(r, 2);
+        ccoord__fmt(host, hostlen, "%s", h ? h : "");
+        found = 1;
+    }
+    dbi_result_free(r);
+    return found;
+}
+
+/* Bumps the version and returns its new value (inside a transaction). */
+static int next_seq(ccoord_node *n, ccoord__db *db, long long *ret)
+{
+    ccoord__buf b;
+    dbi_result r;
+    int rc = ccoord__bump_version(db, n);
+    if (rc)
+        return rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT version FROM %sgroups", n->s.table_prefix);
+    rc = where_group(db, &b, n);
+    if (!rc)
+        rc = ccoord__db_exec(db, "read group version", b.data, &r);
+    ccoord__buf_free(&b);
+    if (rc)
+        return rc;
+    if (!dbi_result_next_row(r)) {
+        dbi_result_free(r);
+        ccoord__fmt(db->err, sizeof db->err, "group row of %s is missing", n->s.group_id);
+        return CCOORD_EDB;
+    }
+    *ret = ccoord__res_ll(r, 1);
+    dbi_result_free(r);
+    return CCOORD_OK;
+}
+
+static int write_member(ccoord_node *n, ccoord__db *db, int takeover, long long old_inc,
+                        long long old_hb, unsigned long long *ret_rows)
+{
+    ccoord__buf b;
+    long long seq = 0;
+    int rc;
+    ccoord__buf_init(&b);
+    rc = next_seq(n, db, &seq);
+    if (rc)
+        goto out;
+    if (!takeover) {
+        ccoord__buf_addf(&b, "INSERT INTO %smembers (group_id, node_id, incarnation, heartbeat, "
+                             "hostname, metadata, joined_seq) VALUES (", n->s.table_prefix);
+        rc = ccoord__q(db, &b, n->s.group_id);
+        ccoord__buf_add(&b, ", ");
+        if (!rc)
+            rc = ccoord__q(db, &b, n->id);
+        ccoord__buf_addf(&b, ", %lld, 0, ", n->incarnation);
+        if (!rc)
+            rc = ccoord__q(db, &b, n->hostname);
+        ccoord__buf_addf(&b, ", '', %lld)", seq);
+    } else {
+        ccoord__buf_addf(&b, "UPDATE %smembers SET incarnation = %lld, heartbeat = 0, hostname = ",
+                         n->s.table_prefix, n->incarnation);
+        rc = ccoord__q(db, &b, n->hostname);
+        ccoord__buf_addf(&b, ", joined_seq = %lld", seq);
+        if (!rc)
+            rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " AND node_id = ");
+        if (!rc)
+            rc = ccoord__q(db, &b, n->id);
+        ccoord__buf_addf(&b, " AND incarnation = %lld AND heartbeat = %lld", old_inc, old_hb);
+    }
+    if (!rc)
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec_count(db, "write member row", b.data, ret_rows);
+    if (!rc && takeover && *ret_rows == 1) {
+        /* The dead process's tasks: released with a new epoch, so whatever
+         * it handed out as fences is stale. */
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "UPDATE %stasks SET owner = NULL, epoch = epoch + 1", n->s.table_prefix);
+        rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " AND owner = ");
+        if (!rc)
+            rc = ccoord__q(db, &b, n->id);
+        if (!rc)
+            rc = ccoord__db_exec(db, "release tasks of the previous process", b.data, NULL);
+    }
+out:
+    ccoord__buf_free(&b);
+    return rc;
+}
+
+int ccoord__join_row(ccoord_node *n, ccoord__db *db)
+{
+    int attempt, rc;
+    long long inc = 0, hb = 0;
+    char host[300];
+    rc = ensure_group_rows(n, db);
+    if (rc)
+        return rc;
+    for (attempt = 0; attempt < 5; attempt++) {
+        int found, takeover = 0;
+        unsigned long long rows = 0;
+        int64_t start;
+        n->incarnation = (long long)(ccoord__random_u64() >> 2) + 1;
+        found = read_own_row(n, db, &inc, &hb, host, sizeof host);
+        if (found < 0)
+            return found;
+        if (found) {
+            /* Another row with this id: live process or a dead one's
+             * leftover.  Watch its counter for the timeout. */
+            int64_t t0 = ccoord__now_ns();
+            long long inc2 = inc, hb2 = hb;
+            int still = 1;
+            ccoord__log(n, CCOORD_LOG_INFO,
+                        "Node id [%s] has a member row already; watching its heartbeat for %lld ms",
+                        n->id, (long long)(n->timeout_ns / 1000000));
+            while (ccoord__now_ns() - t0 < n->timeout_ns) {
+                int64_t step = n->interval_ns / 2;
+                ccoord__sleep_ns(step > 5000000 ? step : 5000000);
+                still = read_own_row(n, db, &inc2, &hb2, host, sizeof host);
+                if (still < 0)
+                    return still;
+                if (!still)
+                    break;
+                if (inc2 != inc || hb2 != hb) {
+                    ccoord__fmt(db->err, sizeof db->err,
+                                "node id [%s] is in use by a live member of group %s (on host %s: "
+                                "its heartbeat moved from %lld to %lld within %lld ms); give each "
+                                "node its own cluster_config.node_id",
+                                n->id, n->s.group_id, host, hb, hb2,
+                                (long long)((ccoord__now_ns() - t0) / 1000000));
+                    return CCOORD_EDUPNODE;
+                }
+            }
+            if (!still)
+                continue; /* the row went away: plain insert */
+            takeover = 1;
+        }
+        start = ccoord__now_ns();
+        rc = ccoord__db_begin(db);
+        if (!rc)
+            rc = write_member(n, db, takeover, inc, hb, &rows);
+        if (!rc && takeover && rows != 1) {
+            ccoord__db_rollback(db);
+            ccoord__fmt(db->err, sizeof db->err,
+                        "node id [%s] is in use: its member row changed while taking it over", n->id);
+            return CCOORD_EDUPNODE;
+        }
+        if (!rc)
+            rc = ccoord__db_commit(db);
+        else
+            ccoord__db_rollback(db);
+        if (rc == CCOORD_OK) {
+            atomic_store(&n->lease_until, start + n->lease_ns);
+            if (takeover)
+                ccoord__log(n, CCOORD_LOG_INFO,
+                            "Took over the member row of node id [%s] from a process that "
+                            "stopped heartbeating", n->id);
+            return ccoord__write_registrations(n, db);
+        }
+        if (rc == CCOORD_ENOMEM)
+            return rc;
+        /* an insert that lost a race with another process: look again */
+        if (!db->conn && ccoord__db_connect(db, 1) != CCOORD_OK)
+            return CCOORD_EDB;
+    }
+    return rc ? rc : CCOORD_EDB;
+}
+
+/* ---- lease, leadership, events ---------------------------------------- */
+
+void ccoord__revoke_all(ccoord_node *n)
+{
+    size_t i = 0;
+    const char *name;
+    void *v;
+    while (ccoord__map_iter(n->owned, &i, &name, &v)) {
+        ccoord__owned *o = v;
+        if (o->granted) {
+            ccoord__queue(n, 1, CCOORD_TASK_REVOKED, name, o->fence);
+            o->granted = 0;
+        }
+    }
+    ccoord__map_free(n->owned, free);
+    n->owned = ccoord__map_new();
+}
+
+/* Fires REVOKED for everything once the lease has lapsed (mu held). */
+static void check_lease(ccoord_node *n, int64_t now)
+{
+    size_t i = 0;
+    const char *name;
+    void *v;
+    int any = 0;
+    if (now < atomic_load(&n->lease_until))
+        return;
+    while (ccoord__map_iter(n->owned, &i, &name, &v))
+        if (((ccoord__owned *)v)->granted)
+            any = 1;
+    if (any) {
+        ccoord__revoke_all(n);
+        n->force_refresh = 1;
+    }
+    if (atomic_load(&n->leader_until) && now >= atomic_load(&n->leader_until))
+        ccoord__step_down_local(n);
+}
+
+/* ---- heartbeat and poll ---------------------------------------------- */
+
+static void db_trouble(ccoord_node *n, ccoord__db *db, const char *what)
+{
+    int64_t now = ccoord__now_ns();
+    if (now >= n->log_db_error_ns) {
+        ccoord__log(n, CCOORD_LOG_WARN, "%s failed: %s (retrying)", what, db->err);
+        n->log_db_error_ns = now + 5000000000LL;
+    }
+}
+
+static void handle_eviction(ccoord_node *n)
+{
+    pthread_mutex_lock(&n->mu);
+    atomic_store(&n->lease_until, 0);
+    ccoord__revoke_all(n);
+    ccoord__step_down_local(n);
+    ccoord__queue(n, 0, CCOORD_MEMBER_SELF_EVICTED, n->id, 0);
+    n->force_refresh = 1;
+    pthread_mutex_unlock(&n->mu);
+    ccoord__log(n, CCOORD_LOG_WARN,
+                "Node [%s] was removed from the cluster (missed heartbeats); rejoining", n->id);
+    ccoord__fire(n);
+}
+
+/* The heartbeat: one UPDATE (two as leader).  Returns 1 when evicted. */
+static int heartbeat(ccoord_node *n, ccoord__db *db)
+{
+    ccoord__buf b;
+    unsigned long long rows = 0;
+    int64_t start = ccoord__now_ns();
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %smembers SET heartbeat = heartbeat + 1", n->s.table_prefix);
+    rc = where_group(db, &b, n);
+    ccoord__buf_add(&b, " AND node_id = ");
+    if (!rc)
+        rc = ccoord__q(db, &b, n->id);
+    ccoord__buf_addf(&b, " AND incarnation = %lld", n->incarnation);
+    if (!rc)
+        rc = ccoord__db_exec_count(db, "heartbeat", b.data, &rows);
+    if (rc) {
+        ccoord__buf_free(&b);
+        db_trouble(n, db, "Heartbeat");
+        return 0;
+    }
+    if (rows == 0) {
+        ccoord__buf_free(&b);
+        return 1;
+    }
+    atomic_store(&n->lease_until, start + n->lease_ns);
+    if (atomic_load(&n->leader_until)) {
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "UPDATE %sleader SET heartbeat = heartbeat + 1", n->s.table_prefix);
+        rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " AND node_id = ");
+        if (!rc)
+            rc = ccoord__q(db, &b, n->id);
+        ccoord__buf_addf(&b, " AND term = %lld", n->leader_term);
+        if (!rc)
+            rc = ccoord__db_exec_count(db, "renew leadership", b.data, &rows);
+        if (!rc && rows == 1) {
+            atomic_store(&n->leader_until, start + n->lease_ns);
+        } else if (!rc) {
+            pthread_mutex_lock(&n->mu);
+            ccoord__step_down_local(n);
+            pthread_mutex_unlock(&n->mu);
+        } else {
+            db_trouble(n, db, "Leader renewal");
+        }
+    }
+    ccoord__buf_free(&b);
+    return 0;
+}
+
+static int find_member(const ccoord__member *m, size_t count, const char *id, long long inc)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (m[i].incarnation == inc && strcmp(m[i].id, id) == 0)
+            return (int)i;
+    return -1;
+}
+
+/* Reads the member list; diffs it against the view; queues events. */
+static int refresh_members(ccoord_node *n, ccoord__db *db)
+{
+    ccoord__buf b;
+    dbi_result r;
+    ccoord__member *nm = NULL;
+    size_t count = 0, cap = 0, i;
+    int rc;
+    int64_t now;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, joined_seq "
+                         "FROM %smembers", n->s.table_prefix);
+    rc = where_group(db, &b, n);
+    ccoord__buf_add(&b, " ORDER BY joined_seq, node_id");
+    if (!rc)
+        rc = ccoord__db_exec(db, "read members", b.data, &r);
+    ccoord__buf_free(&b);
+    if (rc)
+        return rc;
+    while (dbi_result_next_row(r)) {
+        const char *id = ccoord__res_str(r, 1), *h = ccoord__res_str(r, 4),
+                   *md = ccoord__res_str(r, 5);
+        if (count == cap) {
+            size_t ncap = cap ? cap * 2 : 16;
+            ccoord__member *x = ccoord__realloc(nm, ncap * sizeof *x);
+            if (!x) {
+                rc = CCOORD_ENOMEM;
+                break;
+            }
+            nm = x;
+            cap = ncap;
+        }
+        memset(&nm[count], 0, sizeof nm[count]);
+        nm[count].id = ccoord__strdup(id ? id : "");
+        nm[count].hostname = ccoord__strdup(h ? h : "");
+        nm[count].metadata = ccoord__strdup(md ? md : "");
+        nm[count].incarnation = ccoord__res_ll(r, 2);
+        nm[count].heartbeat = ccoord__res_ll(r, 3);
+        nm[count].joined_seq = ccoord__res_ll(r, 6);
+        count++;
+        if (!nm[count - 1].id || !nm[count - 1].hostname || !nm[count - 1].metadata) {
+            rc = CCOORD_ENOMEM;
+            break;
+        }
+    }
+    dbi_result_free(r);
+    if (rc) {
+        ccoord__members_free(nm, count);
+        return rc;
+    }
+    now = ccoord__now_ns();
+    pthread_mutex_lock(&n->mu);
+    for (i = 0; i < n->member_count; i++) {
+        ccoord__member *o = &n->members[i];
+        if (find_member(nm, count, o->id, o->incarnation) < 0 && strcmp(o->id, n->id) != 0) {
+            ccoord__queue(n, 0, CCOORD_MEMBER_REMOVED, o->id, 0);
+            ccoord__log(n, CCOORD_LOG_INFO, "Member removed [%s]", o->id);
+        }
+    }
+    for (i = 0; i < count; i++) {
+        int j = find_member(n->members, n->member_count, nm[i].id, nm[i].incarnation);
+        if (j >= 0 && n->members[j].heartbeat == nm[i].heartbeat)
+            nm[i].seen_ns = n->members[j].seen_ns;
+        else
+            nm[i].seen_ns = now;
+        if (j < 0 && strcmp(nm[i].id, n->id) != 0) {
+            ccoord__queue(n, 0, CCOORD_MEMBER_ADDED, nm[i].id, 0);
+            ccoord__log(n, CCOORD_LOG_INFO, "Member added [%s]", nm[i].id);
+        }
+    }
+    ccoord__members_free(n->members, n->member_count);
+    n->members = nm;
+    n->member_count = count;
+    pthread_mutex_unlock(&n->mu);
+    return CCOORD_OK;
+}
+
+/* Reads the group row with the leader row (one statement).  Returns the
+ * version through ret_version; handles leader observation/takeover. */
+static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
+{
+    ccoord__buf b;
+    dbi_result r;
+    int rc;
+    char lnode[CCOORD__MAX_KEY + 1] = "";
+    long long lterm = 0, lhb = 0, version = 0;
+    int have_leader_row = 0;
+    int64_t now;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT g.version, l.node_id, l.term, l.heartbeat FROM %sgroups g "
+                         "LEFT JOIN %sleader l ON l.group_id = g.group_id WHERE g.group_id = ",
+                     n->s.table_prefix, n->s.table_prefix);
+    rc = ccoord__q(db, &b, n->s.group_id);
+    if (!rc)
+        rc = ccoord__db_exec(db, "poll group version", b.data, &r);
+    ccoord__buf_free(&b);
+    if (rc)
+        return rc;
+    if (dbi_result_next_row(r)) {
+        const char *ln = ccoord__res_str(r, 2);
+        version = ccoord__res_ll(r, 1);
+        if (!ccoord__res_null(r, 3)) {
+            have_leader_row = 1;
+            ccoord__fmt(lnode, sizeof lnode, "%s", ln ? ln : "");
+            lterm = ccoord__res_ll(r, 3);
+            lhb = ccoord__res_ll(r, 4);
+        }
+    } else {
+        dbi_result_free(r);
+        ccoord__fmt(db->err, sizeof db->err, "group row of %s is missing", n->s.group_id);
+        return CCOORD_EDB;
+    }
+    dbi_result_free(r);
+    *ret_version = version;
+    if (!have_leader_row)
+        return ensure_group_rows(n, db);
+
+    now = ccoord__now_ns();
+    pthread_mutex_lock(&n->mu);
+    if (strcmp(lnode, n->leader_id ? n->leader_id : "") != 0) {
+        char *copy = ccoord__strdup(lnode);
+        if (copy) {
+            free(n->leader_id);
+            n->leader_id = copy;
+            ccoord__queue(n, 0, CCOORD_MEMBER_LEADER_CHANGED, lnode, 0);
+        }
+    }
+    if (lterm != n->seen_leader_term || lhb != n->seen_leader_hb) {
+        n->seen_leader_term = lterm;
+        n->seen_leader_hb = lhb;
+        n->seen_leader_ns = now;
+    }
+    if (atomic_load(&n->leader_until) &&
+        (strcmp(lnode, n->id) != 0 || lterm != n->leader_term))
+        ccoord__step_down_local(n);
+    pthread_mutex_unlock(&n->mu);
+
+    if (!atomic_load(&n->leader_until) && now < atomic_load(&n->lease_until)) {
+        int vacant = lnode[0] == '\0';
+        int stale_self = strcmp(lnode, n->id) == 0;
+        int lapsed = now - n->seen_leader_ns >= n->timeout_ns;
+        if (vacant || stale_self || lapsed)
+            ccoord__leader_takeover(n, db, lnode, lterm, lhb);
+    }
+    return CCOORD_OK;
+}
+
+static int64_t min64(int64_t a, int64_t b)
+{
+    return a < b ? a : b;
+}
+
+static void wait_until(ccoord_node *n, int64_t deadline)
+{
+    int64_t now = ccoord__now_ns();
+    struct timespec ts;
+    int64_t mono, delta = deadline - now;
+    if (delta <= 0)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + delta;
+    ts.tv_sec = (time_t)(mono / 1000000000);
+    ts.tv_nsec = (long)(mono % 1000000000);
+    pthread_mutex_lock(&n->mu);
+    while (!n->stop && !n->wake) {
+        if (pthread_cond_timedwait(&n->cond, &n->mu, &ts) != 0)
+            break;
+    }
+    n->wake = 0;
+    pthread_mutex_unlock(&n->mu);
+}
+
+void *ccoord__bg_main(void *arg)
+{
+    ccoord_node *n = arg;
+    ccoord__db *db = &n->bg_db;
+    int64_t next_hb = ccoord__now_ns(), next_poll = next_hb;
+    int need_rejoin = 0;
+    for (;;) {
+        int64_t now, deadline, poll_period;
+        int force, hb_tick = 0, changed = 0;
+        long long version = -1;
+        pthread_mutex_lock(&n->mu);
+        if (n->stop) {
+            pthread_mutex_unlock(&n->mu);
+            break;
+        }
+        pthread_mutex_unlock(&n->mu);
+        if (atomic_load(&n->frozen)) {
+            wait_until(n, ccoord__now_ns() + 5000000);
+            continue;
+        }
+        now = ccoord__now_ns();
+        pthread_mutex_lock(&n->mu);
+        check_lease(n, now);
+        pthread_mutex_unlock(&n->mu);
+        ccoord__fire(n);
+
+        if (need_rejoin) {
+            if (ccoord__join_row(n, db) == CCOORD_OK) {
+                need_rejoin = 0;
+                ccoord__log(n, CCOORD_LOG_INFO, "Successfully joined the cluster with id [%s]",
+                            n->id);
+                pthread_mutex_lock(&n->mu);
+                n->force_refresh = 1;
+                pthread_mutex_unlock(&n->mu);
+            } else {
+                db_trouble(n, db, "Rejoin");
+                wait_until(n, ccoord__now_ns() + n->interval_ns);
+                continue;
+            }
+        }
+        if (now >= next_hb) {
+            hb_tick = 1;
+            next_hb += n->interval_ns;
+            if (next_hb <= now)
+                next_hb = now + n->interval_ns;
+            if (heartbeat(n, db)) {
+                handle_eviction(n);
+                need_rejoin = 1;
+                continue;
+            }
+        }
+        if (poll_group(n, db, &version) == CCOORD_OK) {
+            pthread_mutex_lock(&n->mu);
+            force = n->force_refresh;
+            n->force_refresh = 0;
+            changed = version != n->version;
+            pthread_mutex_unlock(&n->mu);
+            if (changed || force || (hb_tick && atomic_load(&n->leader_until))) {
+                int rc = refresh_members(n, db);
+                if (!rc && (changed || force))
+                    rc = ccoord__refresh_tasks(n, db);
+                pthread_mutex_lock(&n->mu);
+                if (!rc) {
+                    if (changed)
+                        n->fast_until_ns = ccoord__now_ns() + n->interval_ns;
+                    n->version = version;
+                } else {
+                    n->force_refresh = 1;
+                }
+                pthread_mutex_unlock(&n->mu);
+                if (rc)
+                    db_trouble(n, db, "Reading the cluster state");
+            }
+            ccoord__fire(n);
+            if (ccoord__is_leader_now(n))
+                ccoord__leader_step(n, db, changed || force);
+        } else {
+            db_trouble(n, db, "Polling the group");
+        }
+        ccoord__fire(n);
+
+        /* Sleep until the next heartbeat or poll, the lease's end (so
+         * REVOKED fires on time), or a wake-up. */
+        now = ccoord__now_ns();
+        poll_period = ccoord__is_leader_now(n) || now < n->fast_until_ns ? n->interval_ns / 4
+                                                                         : n->interval_ns;
+        next_poll = now + poll_period;
+        deadline = min64(next_hb, next_poll);
+        if (atomic_load(&n->lease_until) > now)
+            deadline = min64(deadline, atomic_load(&n->lease_until));
+        pthread_mutex_lock(&n->mu);
+        if (n->force_refresh)
+            deadline = now;
+        pthread_mutex_unlock(&n->mu);
+        wait_until(n, deadline);
+    }
+    return NULL;
+}
+
+void *ccoord__watchdog_main(void *arg)
+{
+    ccoord_node *n = arg;
+    struct timespec ts;
+    pthread_mutex_lock(&n->mu);
+    while (!n->stop) {
+        int64_t now = ccoord__now_ns();
+        pthread_mutex_unlock(&n->mu);
+        ccoord__db_watchdog(&n->bg_db, now);
+        ccoord__db_watchdog(&n->api_db, now);
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        ts.tv_nsec += 50000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_mutex_lock(&n->mu);
+        if (!n->stop)
+            pthread_cond_timedwait(&n->cond, &n->mu, &ts);
+    }
+    pthread_mutex_unlock(&n->mu);
+    return NULL;
+}
