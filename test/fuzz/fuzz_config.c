@@ -4,8 +4,10 @@
  *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Iinclude -Ilib \
  *     $(pkg-config --cflags dbi) test/fuzz/fuzz_config.c lib/config.c lib/util.c \
  *     lib/error.c $(pkg-config --libs dbi inih) -ldl -lpthread -o build/fuzz_config
- *   build/fuzz_config -max_total_time=60 /tmp/corpus test/fuzz/corpus_config
+ *   build/fuzz_config -max_total_time=60 /tmp/corpus test/fuzz/corpus_config </dev/null
  *
+ * (stdin from /dev/null: an input may say "password_file = /dev/stdin",
+ * which the parser reads like any other file).
  * Each input is parsed on a fresh config; the result must be OK or
  * ECONFIG with a non-empty message, and a successful parse must leave
  * settings that pass the documented invariants.
