@@ -299,9 +299,13 @@ int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node)
         /* A statement may run at most this long before the watchdog breaks
          * it: long enough for a busy server, short enough to keep trying. */
         int64_t st = n->s.connect_timeout_s * 1000000000LL;
+        /* The background thread's statements are cut sooner (the lease,
+         * at least 1 s), so it gets back to firing REVOKED on time and to
+         * reconnecting while a server stalls. */
+        int64_t bg = n->lease_ns > 1000000000LL ? n->lease_ns : 1000000000LL;
         if (st < n->timeout_ns)
             st = n->timeout_ns;
-        rc = ccoord__db_init(&n->bg_db, &n->s, st);
+        rc = ccoord__db_init(&n->bg_db, &n->s, bg);
         if (rc == CCOORD_OK) {
             rc = ccoord__db_init(&n->api_db, &n->s, st);
             if (rc != CCOORD_OK)
@@ -547,7 +551,14 @@ void ccoord_node_free(ccoord_node *node)
 {
     if (!node)
         return;
-    if (node->joined && !in_own_thread(node))
+    if (in_own_thread(node)) {
+        /* Freeing from one of its own callbacks would join the thread we
+         * are on: refuse loudly rather than deadlock or free under it. */
+        ccoord__log(node, CCOORD_LOG_ERROR,
+                    "ccoord_node_free called from a callback of node %s; ignored", node->id);
+        return;
+    }
+    if (node->joined)
         ccoord_leave(node);
     stop_threads(node);
     ccoord__db_destroy(&node->bg_db);

@@ -1,0 +1,312 @@
+/*
+ * test/cluster.h: an in-process cluster for node_* tests: several nodes on
+ * one database namespace, with every callback event recorded and
+ * timestamped on CLOCK_BOOTTIME.  Header-only (static functions), so each
+ * test program includes it once.
+ */
+#ifndef CCOORD_TEST_CLUSTER_H
+#define CCOORD_TEST_CLUSTER_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <clustercoord.h>
+
+#include "node.h"
+#include "testutil.h"
+
+#define TC_MAX_NODES 32
+#define TC_MAX_EVENTS 4096
+
+typedef struct tc_event {
+    int kind; /* 0 member, 1 task, 2 log */
+    int event;
+    char name[256];
+    uint64_t fence;
+    int64_t at_ms;
+} tc_event;
+
+typedef struct tc_node {
+    ccoord_node *node;
+    char id[256];
+    pthread_mutex_t mu;
+    tc_event *ev; /* TC_MAX_EVENTS, heap: a cluster lives on the stack */
+    size_t nev;
+} tc_node;
+
+typedef struct tc_cluster {
+    tu_ns ns;
+    long interval_ms;
+    const char *resolver;           /* NULL: default */
+    const char *resolver_params[8]; /* "key=value" */
+    tc_node nodes[TC_MAX_NODES];
+    int count;
+} tc_cluster;
+
+/* The backend the current group runs on (set by main). */
+static const char *tc_backend = "sqlite3";
+
+static void tc_record(tc_node *t, int kind, int event, const char *name, uint64_t fence)
+{
+    pthread_mutex_lock(&t->mu);
+    if (t->nev < TC_MAX_EVENTS) {
+        tc_event *e = &t->ev[t->nev++];
+        e->kind = kind;
+        e->event = event;
+        snprintf(e->name, sizeof e->name, "%s", name ? name : "");
+        e->fence = fence;
+        e->at_ms = tu_now_ms();
+    }
+    pthread_mutex_unlock(&t->mu);
+}
+
+static void tc_member_cb(ccoord_node *n, int event, const char *id, void *ud)
+{
+    (void)n;
+    tc_record(ud, 0, event, id, 0);
+}
+
+static void tc_task_cb(ccoord_node *n, int event, const char *task, uint64_t fence, void *ud)
+{
+    (void)n;
+    tc_record(ud, 1, event, task, fence);
+}
+
+static void tc_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
+{
+    tc_record(ud, 2, level, msg, 0);
+    tu_quiet_log(n, level, msg, NULL);
+}
+
+/* Sets up the namespace; skips the test when the backend is not
+ * configured (fails under CI=true). */
+static void tc_init(tc_cluster *c, long interval_ms)
+{
+    int rc;
+    memset(c, 0, sizeof *c);
+    c->interval_ms = interval_ms;
+    rc = tu_ns_setup(&c->ns, tc_backend);
+    if (rc == 1) {
+        if (tu_in_ci())
+            fail_msg("backend %s is not configured but CI=true: a skipped database test "
+                     "is a failure", tc_backend);
+        skip();
+    }
+    assert_int_equal(rc, 0);
+}
+
+/* Creates node i (not joined). id NULL: "node-<i+1>". */
+static tc_node *tc_add(tc_cluster *c, const char *id)
+{
+    tc_node *t = &c->nodes[c->count];
+    ccoord_config *cfg;
+    char def[32];
+    size_t k;
+    int rc;
+    assert_true(c->count < TC_MAX_NODES);
+    if (!id) {
+        snprintf(def, sizeof def, "node-%d", c->count + 1);
+        id = def;
+    }
+    snprintf(t->id, sizeof t->id, "%s", id);
+    pthread_mutex_init(&t->mu, NULL);
+    t->nev = 0;
+    t->ev = calloc(TC_MAX_EVENTS, sizeof *t->ev);
+    assert_non_null(t->ev);
+    cfg = tu_config(&c->ns, id, c->interval_ms);
+    if (c->resolver)
+        assert_int_equal(ccoord_config_set(cfg, "task_handling", "resolver_class", c->resolver),
+                         CCOORD_OK);
+    for (k = 0; k < 8 && c->resolver_params[k]; k++) {
+        char kv[256], *eq;
+        snprintf(kv, sizeof kv, "%s", c->resolver_params[k]);
+        eq = strchr(kv, '=');
+        assert_non_null(eq);
+        *eq = '\0';
+        rc = ccoord_config_set(cfg, "task_resolver", kv, eq + 1);
+        if (rc)
+            fail_msg("config: %s", ccoord_config_error(cfg));
+    }
+    rc = ccoord_node_new(cfg, &t->node);
+    if (rc)
+        fail_msg("ccoord_node_new: %s: %s", ccoord_strerror(rc), ccoord_config_error(cfg));
+    ccoord_config_free(cfg);
+    ccoord_on_log(t->node, tc_log_cb, t);
+    ccoord_on_member_change(t->node, tc_member_cb, t);
+    ccoord_on_task_change(t->node, tc_task_cb, t);
+    c->count++;
+    return t;
+}
+
+static void tc_join(tc_node *t)
+{
+    int rc = ccoord_join(t->node);
+    if (rc)
+        fail_msg("ccoord_join(%s): %s: %s", t->id, ccoord_strerror(rc), ccoord_errmsg(t->node));
+}
+
+/* Adds and joins n nodes named node-1.. */
+static void tc_start(tc_cluster *c, int n)
+{
+    int i;
+    for (i = 0; i < n; i++)
+        tc_join(tc_add(c, NULL));
+}
+
+static void tc_free(tc_cluster *c)
+{
+    int i;
+    for (i = 0; i < c->count; i++) {
+        if (c->nodes[i].node) {
+            ccoord__test_freeze(c->nodes[i].node, 0);
+            ccoord_node_free(c->nodes[i].node);
+        }
+        c->nodes[i].node = NULL;
+        pthread_mutex_destroy(&c->nodes[i].mu);
+        free(c->nodes[i].ev);
+        c->nodes[i].ev = NULL;
+    }
+    tu_ns_teardown(&c->ns);
+}
+
+/* Number of recorded events of kind/event (name NULL: any). */
+static int tc_count(tc_node *t, int kind, int event, const char *name)
+{
+    size_t i;
+    int k = 0;
+    pthread_mutex_lock(&t->mu);
+    for (i = 0; i < t->nev; i++)
+        if (t->ev[i].kind == kind && (event < 0 || t->ev[i].event == event) &&
+            (!name || strcmp(t->ev[i].name, name) == 0))
+            k++;
+    pthread_mutex_unlock(&t->mu);
+    return k;
+}
+
+/* Time of the first event matching at or after since_ms; -1 if none. */
+static int64_t tc_first(tc_node *t, int kind, int event, const char *name, int64_t since_ms)
+{
+    size_t i;
+    int64_t at = -1;
+    pthread_mutex_lock(&t->mu);
+    for (i = 0; i < t->nev; i++)
+        if (t->ev[i].kind == kind && t->ev[i].event == event && t->ev[i].at_ms >= since_ms &&
+            (!name || strcmp(t->ev[i].name, name) == 0)) {
+            at = t->ev[i].at_ms;
+            break;
+        }
+    pthread_mutex_unlock(&t->mu);
+    return at;
+}
+
+/* 1 when a log line containing text was recorded. */
+static int tc_logged(tc_node *t, const char *text)
+{
+    size_t i;
+    int found = 0;
+    pthread_mutex_lock(&t->mu);
+    for (i = 0; i < t->nev && !found; i++)
+        if (t->ev[i].kind == 2 && strstr(t->ev[i].name, text))
+            found = 1;
+    pthread_mutex_unlock(&t->mu);
+    return found;
+}
+
+static int tc_member_count(tc_node *t)
+{
+    char **ids;
+    size_t n;
+    if (ccoord_members(t->node, &ids, &n) != CCOORD_OK)
+        return -1;
+    ccoord_free_list(ids, n);
+    return (int)n;
+}
+
+static int tc_has_member(tc_node *t, const char *id)
+{
+    char **ids;
+    size_t n, i;
+    int found = 0;
+    if (ccoord_members(t->node, &ids, &n) != CCOORD_OK)
+        return 0;
+    for (i = 0; i < n; i++)
+        if (strcmp(ids[i], id) == 0)
+            found = 1;
+    ccoord_free_list(ids, n);
+    return found;
+}
+
+/* Index of the node whose acquire says yes for task (-1 none), and the
+ * number of such nodes through ret_owners. */
+static int tc_owner(tc_cluster *c, const char *task, int *ret_owners, uint64_t *ret_fence)
+{
+    int i, owner = -1, owners = 0;
+    for (i = 0; i < c->count; i++) {
+        uint64_t f;
+        if (c->nodes[i].node && ccoord_acquire_task(c->nodes[i].node, task, &f) == CCOORD_OK) {
+            owner = i;
+            owners++;
+            if (ret_fence)
+                *ret_fence = f;
+        }
+    }
+    if (ret_owners)
+        *ret_owners = owners;
+    return owner;
+}
+
+static int tc_leader(tc_cluster *c, int *ret_leaders)
+{
+    int i, leader = -1, n = 0;
+    for (i = 0; i < c->count; i++)
+        if (c->nodes[i].node && ccoord_is_leader(c->nodes[i].node)) {
+            leader = i;
+            n++;
+        }
+    if (ret_leaders)
+        *ret_leaders = n;
+    return leader;
+}
+
+/* Polls cond every 2 ms for up to timeout_ms; returns elapsed ms or -1. */
+#define TC_WAIT(timeout_ms, cond)                                   \
+    ({                                                              \
+        int64_t tc_t0_ = tu_now_ms(), tc_r_ = -1;                   \
+        for (;;) {                                                  \
+            if (cond) {                                             \
+                tc_r_ = tu_now_ms() - tc_t0_;                       \
+                break;                                              \
+            }                                                       \
+            if (tu_now_ms() - tc_t0_ > (timeout_ms))                \
+                break;                                              \
+            tu_sleep_ms(2);                                         \
+        }                                                           \
+        tc_r_;                                                      \
+    })
+
+/* Runs the given tests once per backend, as groups "<name>/<backend>". */
+static int tc_run_all(const char *name, const struct CMUnitTest *tests, size_t count)
+{
+    const char *names[TU_MAX_BACKENDS];
+    int nb = tu_backend_names(names, TU_MAX_BACKENDS), i, failed = 0;
+    char group[64];
+    /* CCOORD_TEST_FILTER="*leave*" runs only the matching tests */
+    if (getenv("CCOORD_TEST_FILTER"))
+        cmocka_set_test_filter(getenv("CCOORD_TEST_FILTER"));
+    for (i = 0; i < nb; i++) {
+        tc_backend = names[i];
+        snprintf(group, sizeof group, "%s/%s", name, names[i]);
+        failed += _cmocka_run_group_tests(group, tests, count, NULL, NULL);
+    }
+    return failed;
+}
+
+#endif
