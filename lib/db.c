@@ -123,7 +123,9 @@ static int session_setup(ccoord__db *db)
         break;
     case CCOORD__PGSQL:
         ccoord__fmt(sql, sizeof sql, "SET statement_timeout = %ld", ms);
-        if (ccoord__db_exec(db, "set client encoding", "SET client_encoding = 'UTF8'", NULL) ||
+        /* libpq prints server notices to stderr; a library must not */
+        if (ccoord__db_exec(db, "silence notices", "SET client_min_messages = WARNING", NULL) ||
+            ccoord__db_exec(db, "set client encoding", "SET client_encoding = 'UTF8'", NULL) ||
             ccoord__db_exec(db, "set statement timeout", sql, NULL))
             return CCOORD_EDB;
         ccoord__fmt(sql, sizeof sql, "SET lock_timeout = %ld", ms);
