@@ -61,9 +61,19 @@ int ccoord__leader_takeover(ccoord_node *n, ccoord__db *db, const char *seen_nod
     atomic_store(&n->leader_until, start + n->lease_ns);
     n->leader_since_ns = ccoord__now_ns();
     /* Observe every member afresh: a new leader declares nobody dead
-     * before it has watched them for the timeout itself. */
-    for (i = 0; i < n->member_count; i++)
-        n->members[i].seen_ns = n->leader_since_ns;
+     * before it has watched its counter for the timeout itself.  The one
+     * exception is its predecessor, whose member counter every follower
+     * reads with the leader row: that past observation is as good as one
+     * made now, so a dead leader is evicted without a second timeout. */
+    for (i = 0; i < n->member_count; i++) {
+        ccoord__member *m = &n->members[i];
+        m->seen_ns = n->leader_since_ns;
+        if (n->seen_lm_id && strcmp(m->id, n->seen_lm_id) == 0 && strcmp(m->id, n->id) != 0 &&
+            m->incarnation == n->seen_lm_inc) {
+            m->heartbeat = n->seen_lm_hb;
+            m->seen_ns = n->seen_lm_ns;
+        }
+    }
     n->seen_leader_term = seen_term + 1;
     n->seen_leader_hb = 0;
     n->seen_leader_ns = n->leader_since_ns;
@@ -181,7 +191,7 @@ void ccoord__leader_step(ccoord_node *n, ccoord__db *db, int changed)
     /* Failure detection: a member whose counter has not moved for the
      * timeout, as observed by this leader since it took over. */
     pthread_mutex_lock(&n->mu);
-    if (now - n->leader_since_ns >= n->timeout_ns && n->member_count) {
+    if (n->member_count) {
         v = ccoord__calloc(n->member_count, sizeof *v);
         for (i = 0; v && i < n->member_count; i++) {
             ccoord__member *m = &n->members[i];

@@ -502,13 +502,15 @@ static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
     dbi_result r;
     int rc;
     char lnode[CCOORD__MAX_KEY + 1] = "";
-    long long lterm = 0, lhb = 0, version = 0;
+    long long lterm = 0, lhb = 0, version = 0, lminc = 0, lmhb = 0;
     int have_leader_row = 0;
     int64_t now;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT g.version, l.node_id, l.term, l.heartbeat FROM %sgroups g "
-                         "LEFT JOIN %sleader l ON l.group_id = g.group_id WHERE g.group_id = ",
-                     n->s.table_prefix, n->s.table_prefix);
+    ccoord__buf_addf(&b, "SELECT g.version, l.node_id, l.term, l.heartbeat, m.incarnation, "
+                         "m.heartbeat FROM %sgroups g LEFT JOIN %sleader l ON l.group_id = "
+                         "g.group_id LEFT JOIN %smembers m ON m.group_id = l.group_id AND "
+                         "m.node_id = l.node_id WHERE g.group_id = ",
+                     n->s.table_prefix, n->s.table_prefix, n->s.table_prefix);
     rc = ccoord__q(db, &b, n->s.group_id);
     if (!rc)
         rc = ccoord__db_exec(db, "poll group version", b.data, &r);
@@ -523,6 +525,8 @@ static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
             ccoord__fmt(lnode, sizeof lnode, "%s", ln ? ln : "");
             lterm = ccoord__res_ll(r, 3);
             lhb = ccoord__res_ll(r, 4);
+            lminc = ccoord__res_ll(r, 5);
+            lmhb = ccoord__res_ll(r, 6);
         }
     } else {
         dbi_result_free(r);
@@ -548,6 +552,17 @@ static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
         n->seen_leader_term = lterm;
         n->seen_leader_hb = lhb;
         n->seen_leader_ns = now;
+    }
+    if (!n->seen_lm_id || strcmp(n->seen_lm_id, lnode) != 0 || lminc != n->seen_lm_inc ||
+        lmhb != n->seen_lm_hb) {
+        char *copy = ccoord__strdup(lnode);
+        if (copy) {
+            free(n->seen_lm_id);
+            n->seen_lm_id = copy;
+            n->seen_lm_inc = lminc;
+            n->seen_lm_hb = lmhb;
+            n->seen_lm_ns = now;
+        }
     }
     if (atomic_load(&n->leader_until) &&
         (strcmp(lnode, n->id) != 0 || lterm != n->leader_term))

@@ -574,6 +574,7 @@ void ccoord_node_free(ccoord_node *node)
         free(node->events.items);
     }
     free(node->leader_id);
+    free(node->seen_lm_id);
     free(node->hostname);
     free(node->id);
     ccoord__settings_free(&node->s);

@@ -79,6 +79,11 @@ struct ccoord_node {
     char *leader_id;          /* as last read ("" none) */
     long long seen_leader_term, seen_leader_hb;
     int64_t seen_leader_ns;
+    /* the leader's member-row counter, read with the leader row: lets a
+     * new leader evict a dead predecessor on its own past observation */
+    char *seen_lm_id;
+    long long seen_lm_inc, seen_lm_hb;
+    int64_t seen_lm_ns;
     /* views */
     ccoord__member *members;
     size_t member_count;

@@ -54,7 +54,7 @@ typedef struct tc_cluster {
 /* The backend the current group runs on (set by main). */
 static const char *tc_backend = "sqlite3";
 
-static void tc_record(tc_node *t, int kind, int event, const char *name, uint64_t fence)
+static inline void tc_record(tc_node *t, int kind, int event, const char *name, uint64_t fence)
 {
     pthread_mutex_lock(&t->mu);
     if (t->nev < TC_MAX_EVENTS) {
@@ -68,19 +68,19 @@ static void tc_record(tc_node *t, int kind, int event, const char *name, uint64_
     pthread_mutex_unlock(&t->mu);
 }
 
-static void tc_member_cb(ccoord_node *n, int event, const char *id, void *ud)
+static inline void tc_member_cb(ccoord_node *n, int event, const char *id, void *ud)
 {
     (void)n;
     tc_record(ud, 0, event, id, 0);
 }
 
-static void tc_task_cb(ccoord_node *n, int event, const char *task, uint64_t fence, void *ud)
+static inline void tc_task_cb(ccoord_node *n, int event, const char *task, uint64_t fence, void *ud)
 {
     (void)n;
     tc_record(ud, 1, event, task, fence);
 }
 
-static void tc_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
+static inline void tc_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
 {
     tc_record(ud, 2, level, msg, 0);
     tu_quiet_log(n, level, msg, NULL);
@@ -88,7 +88,7 @@ static void tc_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
 
 /* Sets up the namespace; skips the test when the backend is not
  * configured (fails under CI=true). */
-static void tc_init(tc_cluster *c, long interval_ms)
+static inline void tc_init(tc_cluster *c, long interval_ms)
 {
     int rc;
     memset(c, 0, sizeof *c);
@@ -146,7 +146,7 @@ static tc_node *tc_add(tc_cluster *c, const char *id)
     return t;
 }
 
-static void tc_join(tc_node *t)
+static inline void tc_join(tc_node *t)
 {
     int rc = ccoord_join(t->node);
     if (rc)
@@ -154,14 +154,14 @@ static void tc_join(tc_node *t)
 }
 
 /* Adds and joins n nodes named node-1.. */
-static void tc_start(tc_cluster *c, int n)
+static inline void tc_start(tc_cluster *c, int n)
 {
     int i;
     for (i = 0; i < n; i++)
         tc_join(tc_add(c, NULL));
 }
 
-static void tc_free(tc_cluster *c)
+static inline void tc_free(tc_cluster *c)
 {
     int i;
     for (i = 0; i < c->count; i++) {
@@ -178,7 +178,7 @@ static void tc_free(tc_cluster *c)
 }
 
 /* Number of recorded events of kind/event (name NULL: any). */
-static int tc_count(tc_node *t, int kind, int event, const char *name)
+static inline int tc_count(tc_node *t, int kind, int event, const char *name)
 {
     size_t i;
     int k = 0;
@@ -192,7 +192,7 @@ static int tc_count(tc_node *t, int kind, int event, const char *name)
 }
 
 /* Time of the first event matching at or after since_ms; -1 if none. */
-static int64_t tc_first(tc_node *t, int kind, int event, const char *name, int64_t since_ms)
+static inline int64_t tc_first(tc_node *t, int kind, int event, const char *name, int64_t since_ms)
 {
     size_t i;
     int64_t at = -1;
@@ -208,7 +208,7 @@ static int64_t tc_first(tc_node *t, int kind, int event, const char *name, int64
 }
 
 /* 1 when a log line containing text was recorded. */
-static int tc_logged(tc_node *t, const char *text)
+static inline int tc_logged(tc_node *t, const char *text)
 {
     size_t i;
     int found = 0;
@@ -220,7 +220,7 @@ static int tc_logged(tc_node *t, const char *text)
     return found;
 }
 
-static int tc_member_count(tc_node *t)
+static inline int tc_member_count(tc_node *t)
 {
     char **ids;
     size_t n;
@@ -230,7 +230,7 @@ static int tc_member_count(tc_node *t)
     return (int)n;
 }
 
-static int tc_has_member(tc_node *t, const char *id)
+static inline int tc_has_member(tc_node *t, const char *id)
 {
     char **ids;
     size_t n, i;
@@ -246,7 +246,7 @@ static int tc_has_member(tc_node *t, const char *id)
 
 /* Index of the node whose acquire says yes for task (-1 none), and the
  * number of such nodes through ret_owners. */
-static int tc_owner(tc_cluster *c, const char *task, int *ret_owners, uint64_t *ret_fence)
+static inline int tc_owner(tc_cluster *c, const char *task, int *ret_owners, uint64_t *ret_fence)
 {
     int i, owner = -1, owners = 0;
     for (i = 0; i < c->count; i++) {
@@ -263,7 +263,7 @@ static int tc_owner(tc_cluster *c, const char *task, int *ret_owners, uint64_t *
     return owner;
 }
 
-static int tc_leader(tc_cluster *c, int *ret_leaders)
+static inline int tc_leader(tc_cluster *c, int *ret_leaders)
 {
     int i, leader = -1, n = 0;
     for (i = 0; i < c->count; i++)
@@ -293,7 +293,7 @@ static int tc_leader(tc_cluster *c, int *ret_leaders)
     })
 
 /* Runs the given tests once per backend, as groups "<name>/<backend>". */
-static int tc_run_all(const char *name, const struct CMUnitTest *tests, size_t count)
+static inline int tc_run_all(const char *name, const struct CMUnitTest *tests, size_t count)
 {
     const char *names[TU_MAX_BACKENDS];
     int nb = tu_backend_names(names, TU_MAX_BACKENDS), i, failed = 0;

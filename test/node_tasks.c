@@ -381,7 +381,7 @@ static void test_tasks_owner_process_killed_with_sigkill(void **state)
     int fds[2], owners;
     pid_t pid;
     char b;
-    int64_t t0, took;
+    int64_t took;
     uint64_t fence;
     (void)state;
     tc_init(&c, IV);
@@ -402,7 +402,6 @@ static void test_tasks_owner_process_killed_with_sigkill(void **state)
     register_all(&c, "proc-task");
     tu_sleep_ms(3 * IV);
     assert_int_equal(tc_owner(&c, "proc-task", NULL, NULL), -1); /* the child owns it */
-    t0 = tu_now_ms();
     kill(pid, SIGKILL);
     waitpid(pid, NULL, 0);
     took = TC_WAIT(5000, tc_owner(&c, "proc-task", &owners, &fence) >= 0);
