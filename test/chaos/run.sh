@@ -1,0 +1,98 @@
+#!/bin/sh
+# test/chaos/run.sh: runs test/chaos/chaos.py once per backend.
+#
+#   sh test/chaos/run.sh --backends "sqlite3 pgsql" [chaos.py options...]
+#
+# For pgsql (and mysql) it starts its own throwaway server with
+# test/db/servers.sh in a fresh temporary directory, on CHAOS_PG_PORT
+# (default 54339) / CHAOS_MYSQL_PORT (default 33079), so it neither clashes
+# with the servers of test/run-tests.sh nor touches them; the chaos run
+# stops and starts that server and SIGSTOPs its processes.  The server is
+# stopped whatever happens.  Exit status: 0 when every backend passed.
+# A backend whose server cannot be started is a failure under CI=true and
+# is skipped (with a message) otherwise.
+set -u
+
+backends="sqlite3 pgsql"
+if [ "${1:-}" = "--backends" ]; then
+    backends=$2
+    shift 2
+fi
+
+here=$(dirname "$0")
+root=$(cd "$here/../.." && pwd)
+cd "$root" || exit 2
+py=python3
+[ -x /usr/bin/python3 ] && py=/usr/bin/python3
+
+dbdir=
+cleanup() {
+    if [ -n "$dbdir" ]; then
+        sh test/db/servers.sh stop "$dbdir" || true
+        dbdir=
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+need=
+for b in $backends; do
+    case $b in
+    pgsql) need="${need:+$need,}pgsql" ;;
+    mysql) need="${need:+$need,}mysql" ;;
+    esac
+done
+if [ -n "$need" ]; then
+    dbdir=$(mktemp -d "${TMPDIR:-/tmp}/ccoord-chaos-db.XXXXXX")
+    if CCOORD_TEST_SERVERS=$need CCOORD_TEST_PG_PORT=${CHAOS_PG_PORT:-54339} \
+        CCOORD_TEST_MY_PORT=${CHAOS_MYSQL_PORT:-33079} sh test/db/servers.sh start "$dbdir"; then
+        eval "$(sh test/db/servers.sh env "$dbdir")"
+    else
+        echo "chaos: could not start the database servers ($need)" >&2
+        rm -rf "$dbdir"
+        dbdir=
+        if [ "${CI:-}" = true ]; then exit 1; fi
+    fi
+fi
+
+status=0
+passed=0
+failed=0
+for b in $backends; do
+    case $b in
+    sqlite3) extra= ;;
+    pgsql)
+        if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_PGSQL:-}" ]; then
+            echo "chaos: pgsql skipped (no server)"
+            continue
+        fi
+        extra=pg
+        ;;
+    mysql)
+        if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_MYSQL:-}" ]; then
+            echo "chaos: mysql skipped (no server)"
+            continue
+        fi
+        extra=my
+        ;;
+    *) echo "chaos: unknown backend $b" >&2; exit 2 ;;
+    esac
+    echo "chaos: ---- $b ----"
+    case $extra in
+    pg) $py test/chaos/chaos.py --backend pgsql --dsn "$CCOORD_TEST_PGSQL" \
+            --pg-datadir "$dbdir/pg" "$@" ;;
+    my) $py test/chaos/chaos.py --backend mysql --dsn "$CCOORD_TEST_MYSQL" "$@" ;;
+    *) $py test/chaos/chaos.py --backend "$b" "$@" ;;
+    esac
+    st=$?
+    if [ $st -eq 0 ]; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1))
+        status=1
+    fi
+done
+cleanup
+echo "chaos: $passed passed, $failed failed"
+exit $status
