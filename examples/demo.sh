@@ -1,0 +1,266 @@
+#!/bin/sh
+# examples/demo.sh: the reference's "Testing the cluster" with two
+# host_server nodes on SQLite (run it with `make demo`).
+#
+#   sh examples/demo.sh [HOST_SERVER [CONFIG_TEMPLATE]]
+#
+# Starts node-1 and node-2 in a temporary directory, shows that both join,
+# that node-1 sees node-2 arrive, that sample-task is scheduled on exactly
+# one node; kills that node with SIGKILL, shows the survivor remove it and
+# take the task over; stops the survivor with SIGTERM (graceful leave) and
+# removes everything it created.  Every wait is bounded.  Exit status 0
+# when the whole sequence was observed, 1 otherwise, 2 on a setup error.
+#
+# Environment: DEMO_HEARTBEAT_MS (default 500), DEMO_TASK_INTERVAL_MS
+# (default 5000, as the reference's trigger), DEMO_KEEP=1 keeps the
+# temporary directory (configs, logs, the SQLite file).
+set -u
+
+HS=${1:-build/examples/host_server}
+TEMPLATE=${2:-examples/host_server/node.conf.in}
+HEARTBEAT_MS=${DEMO_HEARTBEAT_MS:-500}
+INTERVAL_MS=${DEMO_TASK_INTERVAL_MS:-5000}
+TASK_LINE='Task scheduled: [ESB_TASK][sample-task].'
+
+if [ ! -x "$HS" ]; then
+    echo "demo: $HS is not built; run: make demo" >&2
+    exit 2
+fi
+if [ ! -r "$TEMPLATE" ]; then
+    echo "demo: cannot read the config template $TEMPLATE" >&2
+    exit 2
+fi
+work=$(mktemp -d "${TMPDIR:-/tmp}/ccoord-demo.XXXXXX") || {
+    echo "demo: mktemp -d failed" >&2
+    exit 2
+}
+
+failures=0
+fail() {
+    echo "   FAILED: $*"
+    failures=$((failures + 1))
+}
+ok() {
+    echo "   ok: $*"
+}
+heading() {
+    sleep 0.2 # let the nodes' lines of the previous step come out first
+    echo
+    echo "== $*"
+}
+now_ms() {
+    date +%s%3N
+}
+
+# Stops whatever of ours still runs, waits for the output pipelines, and
+# removes the directory.  Only the pids this script started are signalled.
+cleanup() {
+    trap - EXIT INT TERM HUP
+    for name in node-1 node-2; do
+        [ -s "$work/$name.pid" ] && [ ! -e "$work/$name.rc" ] || continue
+        pid=$(cat "$work/$name.pid")
+        kill -TERM "$pid" 2>/dev/null || continue
+        n=50
+        while [ $n -gt 0 ] && [ ! -e "$work/$name.rc" ]; do
+            sleep 0.1
+            n=$((n - 1))
+        done
+        [ -e "$work/$name.rc" ] || kill -KILL "$pid" 2>/dev/null
+    done
+    wait
+    if [ "${DEMO_KEEP:-0}" = 1 ]; then
+        echo "demo: kept $work"
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+trap 'echo "demo: interrupted"; exit 130' INT
+trap 'exit 143' TERM HUP
+
+# start_node NAME: runs host_server with its output prefixed "NAME | " on
+# our stdout and kept, unprefixed, in $work/NAME.log.  Its pid goes to
+# NAME.pid, its exit status to NAME.rc when it ends.
+start_node() {
+    name=$1
+    sed -e "s|@NODE_ID@|$name|" -e "s|@DBDIR@|$work|" -e "s|@HEARTBEAT_MS@|$HEARTBEAT_MS|" \
+        "$TEMPLATE" >"$work/$name.conf" || return 1
+    : >"$work/$name.log"
+    {
+        "$HS" --task-interval-ms "$INTERVAL_MS" --http-port 0 "$work/$name.conf" 2>&1 &
+        echo $! >"$work/$name.pid"
+        wait $!
+        echo $? >"$work/$name.rc"
+    } 2>/dev/null | tee -a "$work/$name.log" | sed -u "s/^/$name | /" &
+    n=50
+    while [ ! -s "$work/$name.pid" ] && [ $n -gt 0 ]; do
+        sleep 0.1
+        n=$((n - 1))
+    done
+    [ -s "$work/$name.pid" ]
+}
+
+# wait_for NAME TEXT SECONDS: until NAME's log has the fixed string TEXT.
+wait_for() {
+    n=$(($3 * 10))
+    while [ $n -gt 0 ]; do
+        grep -qF -- "$2" "$work/$1.log" && return 0
+        if [ -e "$work/$1.rc" ]; then # it exited: one last look
+            sleep 0.2
+            grep -qF -- "$2" "$work/$1.log"
+            return
+        fi
+        sleep 0.1
+        n=$((n - 1))
+    done
+    return 1
+}
+
+# wait_exit NAME SECONDS: until NAME ended; prints its exit status.
+wait_exit() {
+    n=$(($2 * 10))
+    while [ ! -e "$work/$1.rc" ] && [ $n -gt 0 ]; do
+        sleep 0.1
+        n=$((n - 1))
+    done
+    [ -e "$work/$1.rc" ] && cat "$work/$1.rc"
+}
+
+# show_status NAME: GET /status of NAME with whatever HTTP client exists.
+show_status() {
+    url=$(sed -n 's|.*HTTP status endpoint: \(http://[^ ]*\).*|\1|p' "$work/$1.log" | head -n 1)
+    [ -n "$url" ] || {
+        fail "$1 logged no HTTP status endpoint"
+        return
+    }
+    if command -v curl >/dev/null 2>&1; then
+        body=$(curl -sS --max-time 3 "$url")
+    elif command -v wget >/dev/null 2>&1; then
+        body=$(wget -q -T 3 -O - "$url")
+    elif command -v python3 >/dev/null 2>&1; then
+        body=$(python3 -c 'import sys, urllib.request
+print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode().strip())' "$url")
+    else
+        echo "   (no curl, wget or python3: skipping GET $url)"
+        return
+    fi
+    echo "   GET $url"
+    echo "   $body"
+    case $body in
+    *'"node":"'"$1"'"'*) ;;
+    *) fail "$1's status does not name it" ;;
+    esac
+    STATUS_BODY=$body
+}
+
+echo "== libclustercoord demo: two host_server nodes sharing one SQLite database"
+echo "   directory $work"
+echo "   heartbeat every $HEARTBEAT_MS ms (a node is dead after $((HEARTBEAT_MS * 3)) ms)," \
+    "sample-task every $INTERVAL_MS ms"
+
+heading "1. Start node-1"
+start_node node-1 || {
+    echo "demo: cannot start node-1" >&2
+    exit 2
+}
+if wait_for node-1 "Successfully joined the cluster with id [node-1]" 15; then
+    ok "node-1 joined"
+else
+    fail "node-1 did not join within 15 s"
+fi
+
+heading "2. Start node-2"
+start_node node-2 || {
+    echo "demo: cannot start node-2" >&2
+    exit 2
+}
+if wait_for node-2 "Successfully joined the cluster with id [node-2]" 15; then
+    ok "node-2 joined"
+else
+    fail "node-2 did not join within 15 s"
+fi
+if wait_for node-1 "Member added [node-2]" 15; then
+    ok "node-1 saw node-2 join"
+else
+    fail "node-1 did not log 'Member added [node-2]' within 15 s"
+fi
+
+heading "3. sample-task is scheduled on exactly one node"
+owner=""
+n=150
+while [ -z "$owner" ] && [ $n -gt 0 ]; do
+    for name in node-1 node-2; do
+        grep -qF -- "$TASK_LINE" "$work/$name.log" && owner=$name && break
+    done
+    [ -n "$owner" ] || sleep 0.1
+    n=$((n - 1))
+done
+if [ -z "$owner" ]; then
+    fail "no node logged '$TASK_LINE' within 15 s"
+    survivor=""
+else
+    [ "$owner" = node-1 ] && survivor=node-2 || survivor=node-1
+    wait_for "$owner" "sample-task ran (fence" 10 || fail "$owner did not run sample-task"
+    # Give the other node a few heartbeats to (wrongly) schedule it too.
+    sleep $(((HEARTBEAT_MS * 3 + 999) / 1000))
+    if grep -qF -- "$TASK_LINE" "$work/$survivor.log"; then
+        fail "sample-task was scheduled on both nodes"
+    else
+        ok "scheduled on $owner only (and run there); $survivor does not run it"
+    fi
+fi
+
+heading "4. Status endpoints (JSON for load-balancer health checks)"
+STATUS_BODY=""
+show_status node-1
+show_status node-2
+
+if [ -n "$owner" ]; then
+    heading "5. Kill $owner, the node that runs sample-task, with SIGKILL"
+    pid=$(cat "$work/$owner.pid")
+    t0=$(now_ms)
+    kill -KILL "$pid"
+    rc=$(wait_exit "$owner" 10)
+    echo "   $owner (pid $pid) ended with status ${rc:-?} (128 + 9: killed)"
+
+    heading "6. $survivor removes $owner and takes sample-task over"
+    if wait_for "$survivor" "Member removed [$owner]" 20; then
+        ok "$survivor logged 'Member removed [$owner]' $(($(now_ms) - t0)) ms after the kill"
+    else
+        fail "$survivor did not log 'Member removed [$owner]' within 20 s"
+    fi
+    if wait_for "$survivor" "$TASK_LINE" 20; then
+        ok "sample-task scheduled on $survivor $(($(now_ms) - t0)) ms after the kill"
+    else
+        fail "sample-task was not scheduled on $survivor within 20 s"
+    fi
+    if wait_for "$survivor" "sample-task ran (fence" 10; then
+        ok "$survivor runs sample-task"
+    else
+        fail "$survivor did not run sample-task"
+    fi
+    STATUS_BODY=""
+    show_status "$survivor"
+    case $STATUS_BODY in
+    "" | *'"name":"sample-task"'*) ;;
+    *) fail "$survivor's status does not list sample-task" ;;
+    esac
+
+    heading "7. Stop $survivor with SIGTERM (graceful leave)"
+    kill -TERM "$(cat "$work/$survivor.pid")"
+    rc=$(wait_exit "$survivor" 15)
+    if [ "$rc" = 0 ]; then
+        ok "$survivor left the cluster and exited with status 0"
+    else
+        fail "$survivor ended with status ${rc:-(still running after 15 s)}"
+    fi
+fi
+
+heading "Verdict"
+if [ $failures -eq 0 ]; then
+    echo "   PASS: both nodes joined, sample-task ran on exactly one node, and moved to the" \
+        "survivor when its owner was killed"
+    exit 0
+fi
+echo "   FAIL: $failures check(s) failed (rerun with DEMO_KEEP=1 to keep the logs)"
+exit 1
