@@ -9,8 +9,9 @@
  *   CCOORD_TEST_MYSQL="host=127.0.0.1 port=33069 username=u password=p dbname=d"
  * (space-separated [datasource] keys).  Without one, a test of that backend
  * is skipped, except under CI=true where a skipped database test fails.
- * Each tu_backend_setup() picks a fresh table_prefix, so tests never see
- * each other's rows and the schema is created anew every time.
+ * CCOORD_TEST_BACKENDS=sqlite3,pgsql limits the backends.  Each
+ * tu_ns_setup() picks a fresh table_prefix, so tests never see each
+ * other's rows and the schema is created anew every time.
  */
 #ifndef CCOORD_TESTUTIL_H
 #define CCOORD_TESTUTIL_H
@@ -27,7 +28,7 @@ int tu_backend_names(const char **names, int max);
 
 /* Prepares a namespace on backend (sqlite3, pgsql, mysql): returns 0, or
  * 1 when the backend is not configured (the caller calls cmocka's skip(),
- * or fails under CI=true: use TU_REQUIRE_BACKEND). */
+ * or fails under CI=true, as test/cluster.h's tc_init does). */
 typedef struct tu_ns {
     char backend[16];
     char prefix[64];  /* table_prefix, unique per call */
@@ -39,7 +40,7 @@ int tu_ns_setup(tu_ns *ns, const char *backend);
 void tu_ns_teardown(tu_ns *ns);
 
 /* A config on ns for node_id (NULL: random) with the given heartbeat
- * interval in ms; plugin_dir is build/drivers (or $CCOORD_TEST_PLUGINDIR).
+ * interval in ms; plugin_dir is build/drivers (or $CCOORD_TEST_DRIVERDIR).
  * Aborts the test on failure. */
 ccoord_config *tu_config(const tu_ns *ns, const char *node_id, long interval_ms);
 
