@@ -756,18 +756,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "host_server: ccoord_config_new: %s\n", ccoord_strerror(rc));
         return 1;
     }
-    rc = ccoord_config_load(cfg, config_path);
-    if (rc == CCOORD_OK && node_id)
-        rc = ccoord_config_set(cfg, "cluster_config", "node_id", node_id);
-    if (rc == CCOORD_OK)
-        rc = ccoord_node_new(cfg, &s->node);
-    if (rc != CCOORD_OK) {
-        fprintf(stderr, "host_server: %s: %s: %s\n", config_path, ccoord_strerror(rc),
-                ccoord_config_error(cfg));
+    {
+        const char *what = config_path;
+        rc = ccoord_config_load(cfg, config_path);
+        if (rc == CCOORD_OK && node_id) {
+            what = "--node-id";
+            rc = ccoord_config_set(cfg, "cluster_config", "node_id", node_id);
+        }
+        if (rc == CCOORD_OK) {
+            what = config_path;
+            rc = ccoord_node_new(cfg, &s->node);
+        }
+        if (rc != CCOORD_OK) {
+            /* The detail names file:line, section.key, the value and what
+             * is allowed. */
+            fprintf(stderr, "host_server: %s: %s: %s\n", what, ccoord_strerror(rc),
+                    ccoord_config_error(cfg));
+            ccoord_config_free(cfg);
+            return 2;
+        }
         ccoord_config_free(cfg);
-        return 2;
     }
-    ccoord_config_free(cfg);
 
     ccoord_on_log(s->node, lib_log, NULL);
     ccoord_set_log_level(s->node, log_level);
