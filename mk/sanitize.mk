@@ -1,0 +1,89 @@
+# mk/sanitize.mk: the whole test suite under sanitizers and valgrind (issue 5).
+#
+#   make check-asan       ASan + UBSan (gcc), every unit_/node_/api_ test
+#   make check-tsan       ThreadSanitizer (gcc), every unit_/node_/api_ test
+#   make check-valgrind   memcheck over every test program; definite and
+#                         indirect leaks are errors (test/valgrind.supp holds
+#                         the few libdbi/driver-internal leaks that are not ours)
+#
+# How the sanitizer builds are kept apart: the Makefile writes to build/ by
+# fixed paths, so check-asan/check-tsan copy the source tree (without
+# build/ and .git) into build/san-asan/ resp. build/san-tsan/ and run
+# `make tests` there with the sanitizer CFLAGS/LDFLAGS.  The normal build in
+# build/ is never touched or mixed with instrumented objects, nothing needs
+# `make clean`, and the copy is rebuilt from scratch each time (the tree is
+# small; a fresh copy cannot pick up stale objects).  The tests then run in
+# the copy through its test/run-tests.sh, which starts and stops its own
+# throwaway PostgreSQL and MariaDB servers.
+#
+# check-valgrind uses the normal build in build/ (valgrind needs no special
+# compiler flags) and runs each test through a small wrapper script in
+# build/valgrind/, since test/run-tests.sh runs programs as they are.
+#
+# SAN_CHAOS=1 also runs the short chaos test (sqlite3 and pgsql) with the
+# instrumented node processes in check-asan (slower; off by default).
+# SAN_TESTS="build/test/node_tasks ..." narrows the programs run.
+
+SAN_TESTS     ?= $(ALL_TESTS)
+SAN_CHAOS     ?= 0
+ASAN_CFLAGS   ?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
+                 -fno-sanitize-recover=undefined
+ASAN_LDFLAGS  ?= -fsanitize=address,undefined
+TSAN_CFLAGS   ?= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
+TSAN_LDFLAGS  ?= -fsanitize=thread
+VALGRIND      ?= valgrind
+VALGRIND_OPTS ?= --leak-check=full --show-leak-kinds=definite,indirect \
+                 --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
+                 --num-callers=30 --fair-sched=yes \
+                 --suppressions=$(CURDIR)/test/valgrind.supp
+
+# $(call san_copy,NAME): fresh copy of the source tree in build/san-NAME
+define san_copy
+	rm -rf build/san-$(1)
+	mkdir -p build/san-$(1)
+	tar -cf - --exclude=./build --exclude=./.git . | tar -C build/san-$(1) -xf -
+endef
+
+check-asan:
+	$(call san_copy,asan)
+	$(MAKE) --no-print-directory -C build/san-asan tests \
+	  CFLAGS="$(ASAN_CFLAGS)" LDFLAGS="$(ASAN_LDFLAGS)"
+	cd build/san-asan && \
+	  ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:detect_stack_use_after_return=1:strict_string_checks=1" \
+	  LSAN_OPTIONS="suppressions=$(CURDIR)/test/lsan.supp:print_suppressions=0" \
+	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+	  sh test/run-tests.sh $(SAN_TESTS)
+ifeq ($(SAN_CHAOS),1)
+	cd build/san-asan && \
+	  ASAN_OPTIONS="detect_leaks=1:halt_on_error=1" \
+	  LSAN_OPTIONS="suppressions=$(CURDIR)/test/lsan.supp:print_suppressions=0" \
+	  UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+	  CHAOS_PG_PORT=$(CHAOS_PG_PORT) sh test/chaos/run.sh --faults $(CHAOS_SHORT_FAULTS) \
+	  --backends "$(CHAOS_BACKENDS)" --nodes $(CHAOS_NODES) --tasks $(CHAOS_TASKS) \
+	  --interval $(CHAOS_INTERVAL)
+endif
+
+check-tsan:
+	$(call san_copy,tsan)
+	$(MAKE) --no-print-directory -C build/san-tsan tests \
+	  CFLAGS="$(TSAN_CFLAGS)" LDFLAGS="$(TSAN_LDFLAGS)"
+	cd build/san-tsan && \
+	  TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/test/tsan.supp" \
+	  sh test/run-tests.sh $(SAN_TESTS)
+
+check-valgrind: tests
+	@rm -rf build/valgrind && mkdir -p build/valgrind
+	@for t in $(SAN_TESTS); do \
+	  w=build/valgrind/$$(basename $$t); \
+	  printf '#!/bin/sh\nexec %s %s --log-file=%s.%%p.log %s "$$@"\n' \
+	    '$(VALGRIND)' '$(VALGRIND_OPTS)' "$(CURDIR)/$$w" "$(CURDIR)/$$t" >$$w; \
+	  chmod +x $$w; \
+	done
+	@st=0; sh test/run-tests.sh $(patsubst build/test/%,build/valgrind/%,$(SAN_TESTS)) || st=$$?; \
+	  for f in build/valgrind/*.log; do \
+	    [ -f "$$f" ] || continue; \
+	    if grep -q 'ERROR SUMMARY: [1-9]' "$$f"; then echo "==== valgrind errors: $$f"; cat "$$f"; fi; \
+	  done; \
+	  exit $$st
+
+.PHONY: check-asan check-tsan check-valgrind
