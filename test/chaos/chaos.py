@@ -108,6 +108,7 @@ class Proc:
         self.pid = None
         self.spawn_t = None
         self.death_t = None  # when it could not say yes any more (killed)
+        self.term_t = None
         self.killed = False
         self.stopped = False
         self.rc = None
@@ -138,6 +139,8 @@ class Harness:
         self.busy = set()  # slots stopped / dead / mid-operation
         self.last_disturb = {}  # slot -> time of the last fault on it
         self.last_db_fault_end = 0
+        self.terming = []
+        self.clock_busy = set()  # processes sent SIGTERM by a "term" fault
         self.clock_file = {}
         self.interval_ns = a.interval * 1_000_000
         self.timeout_ns = self.interval_ns * a.max_retry
@@ -228,7 +231,7 @@ class Harness:
 
     def reap_unexpected(self):
         for p in self.procs:
-            if p.rc is None and p.popen.poll() is not None:
+            if p.rc is None and p not in self.terming and p.popen.poll() is not None:
                 p.rc = p.popen.returncode
                 if p.kind == "dup":
                     self.dup_done(p)
@@ -279,7 +282,7 @@ class Harness:
         for k in self.kinds:
             if k in ("kill", "term", "stop") and not (can_take_node and slots):
                 continue
-            if k == "clock" and not slots:
+            if k == "clock" and not [x for x in slots if x not in self.clock_busy]:
                 continue
             if k == "dup":
                 if self.dup_pending or self.db_busy:
@@ -319,27 +322,13 @@ class Harness:
                 self.say("kill p%d %s pid %d; restart in %.2f s" % (p.n, p.node_id, p.pid, delay))
                 self.at(now() + int(delay * NS), lambda: self.restart(slot))
             elif kind == "term":
+                # asynchronous: the harness goes on (a database stall must
+                # end on time even while a node takes long to leave)
                 os.kill(p.pid, signal.SIGTERM)
                 p.exit_reason = "SIGTERM"
-                try:
-                    p.popen.wait(timeout=20)
-                except subprocess.TimeoutExpired:
-                    self.problems.append("(e) p%d %s did not exit within 20 s of SIGTERM"
-                                         % (p.n, p.node_id))
-                    os.kill(p.pid, signal.SIGKILL)
-                    p.popen.wait()
-                    p.killed = True
-                p.rc = p.popen.returncode
-                p.death_t = now()
-                if p.rc != 0 and not p.killed:
-                    self.problems.append("(e) p%d %s exited %s on SIGTERM (want 0)"
-                                         % (p.n, p.node_id, p.rc))
-                self.slots[slot] = None
-                self.event("term", p.death_t, "proc", p, touch_at=t)
-                delay = self.rng.uniform(0.3, 3.0)
-                self.say("term p%d %s pid %d: exit %s in %.2f s; restart in %.2f s"
-                         % (p.n, p.node_id, p.pid, p.rc, (p.death_t - t) / NS, delay))
-                self.at(now() + int(delay * NS), lambda: self.restart(slot))
+                p.term_t = t
+                self.terming.append(p)
+                self.say("term p%d %s pid %d" % (p.n, p.node_id, p.pid))
             else:
                 os.kill(p.pid, signal.SIGSTOP)
                 self.wait_stopped(p)
@@ -358,8 +347,9 @@ class Harness:
                     self.say("cont p%d %s" % (p.n, p.node_id))
                 self.at(ts + int(dur * NS), cont)
         elif kind == "clock":
-            slot = self.rng.choice(self.eligible_slots())
+            slot = self.rng.choice([x for x in self.eligible_slots() if x not in self.clock_busy])
             p = self.slots[slot]
+            self.clock_busy.add(slot)
             jump = self.rng.choice(["+1h", "-1h"])
             self.write_clock(slot, jump)
             dur = self.rng.uniform(1.0, 5.0)
@@ -368,6 +358,7 @@ class Harness:
 
             def back(slot=slot):
                 self.write_clock(slot, "+0")
+                self.clock_busy.discard(slot)
                 self.say("clock of node-%d back" % slot)
             self.at(t + int(dur * NS), back)
         elif kind == "dup":
@@ -454,6 +445,32 @@ class Harness:
             self.problems.append("(e) dup p%d with id %s exited %s (want 3 = CCOORD_EDUPNODE); "
                                  "see %s" % (d.n, d.node_id, d.rc, d.log))
 
+    def check_terms(self, force=False):
+        for p in list(self.terming):
+            if p.popen.poll() is None:
+                if now() - p.term_t < 20 * NS and not force:
+                    continue
+                if p.popen.poll() is None:
+                    self.problems.append("(e) p%d %s did not exit within 20 s of SIGTERM"
+                                         % (p.n, p.node_id))
+                    self.say("p%d %s still running 20 s after SIGTERM: SIGKILL" % (p.n, p.node_id))
+                    os.kill(p.pid, signal.SIGKILL)
+                    p.popen.wait()
+                    p.killed = True
+            self.terming.remove(p)
+            p.rc = p.popen.returncode
+            p.death_t = now()
+            if p.rc != 0 and not p.killed:
+                self.problems.append("(e) p%d %s exited %s on SIGTERM (want 0)"
+                                     % (p.n, p.node_id, p.rc))
+            slot = p.slot
+            self.slots[slot] = None
+            self.event("term", p.death_t, "proc", p, touch_at=p.term_t)
+            delay = self.rng.uniform(0.3, 3.0)
+            self.say("term p%d %s: exit %s after %.2f s; restart in %.2f s"
+                     % (p.n, p.node_id, p.rc, (p.death_t - p.term_t) / NS, delay))
+            self.at(now() + int(delay * NS), lambda slot=slot: self.restart(slot))
+
     def check_dup_timeout(self):
         pend = self.dup_pending
         if pend and now() - pend[0].spawn_t > (self.timeout_ns + 20 * NS):
@@ -516,6 +533,7 @@ class Harness:
                     _, _, fn = heapq.heappop(self.sched)
                     fn()
                 self.reap_unexpected()
+                self.check_terms()
                 self.check_dup_timeout()
                 if t >= next_fault:
                     k = self.choose()
@@ -529,10 +547,15 @@ class Harness:
                           flush=True)
                 time.sleep(0.01)
             # Undo what is still pending (resume, restart, database back).
-            while self.sched:
+            while self.sched or self.terming:
+                if not self.sched:
+                    self.check_terms()
+                    time.sleep(0.01)
+                    continue
                 t_due, _, fn = heapq.heappop(self.sched)
                 while now() < t_due:
                     self.reap_unexpected()
+                    self.check_terms()
                     time.sleep(0.01)
                 fn()
             while self.dup_pending:
