@@ -115,8 +115,11 @@ typedef struct ccoord_node ccoord_node;
 /* Creates a node from a validated config (copied; config may be freed at
  * once).  Resolves the node id (ccoord_config_set, env "nodeId", file,
  * random UUID v4) and loads the resolver plugin.  No database work yet.
- * CCOORD_ECONFIG, CCOORD_EPLUGIN or CCOORD_EABI on failure; the detail is
- * in ccoord_config_error(config).  Since: 1.0 */
+ * CCOORD_ECONFIG, CCOORD_EPLUGIN, CCOORD_EABI, CCOORD_EDB (libdbi cannot
+ * start) or CCOORD_ENOMEM on failure; the detail is then written to the
+ * config's error buffer (ccoord_config_error(config)), so like every
+ * config call this one must not run on one config from two threads at
+ * once.  Since: 1.0 */
 CCOORD_API int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node);
 /* Leaves first if joined, stops the background thread, frees everything.
  * Accepts NULL.  Must not be called from one of this node's callbacks.
@@ -160,7 +163,9 @@ typedef void (*ccoord_log_cb)(ccoord_node *node, int level, const char *msg,
 /* Sets the log sink (NULL: the default, which writes
  * "[YYYY-MM-DD HH:MM:SS,mmm]  INFO {clustercoord} - msg" to stderr).
  * The callback may run on any thread that calls into the node, one call
- * at a time.  Since: 1.0 */
+ * at a time, and possibly while the library holds an internal lock: unlike
+ * the member and task callbacks it must not call back into the library
+ * (format, queue or write the line, nothing more).  Since: 1.0 */
 CCOORD_API int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data);
 /* CCOORD_LOG_NONE .. CCOORD_LOG_DEBUG; CCOORD_EINVAL otherwise.  Since: 1.0 */
 CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
@@ -176,14 +181,17 @@ CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
 typedef void (*ccoord_member_cb)(ccoord_node *node, int event, const char *member_id,
                                  void *user_data);
 /* Sets (replaces; NULL removes) the membership callback.  It runs on the
- * node's background thread, never with a library lock held, in the order
- * the changes were observed.  Since: 1.0 */
+ * node's background thread (during ccoord_leave() on the caller's, after
+ * that thread has stopped), never with a library lock held, one event at
+ * a time in the order the changes were observed.  Since: 1.0 */
 CCOORD_API int ccoord_on_member_change(ccoord_node *node, ccoord_member_cb cb,
                                        void *user_data);
-/* 1 when this node is the leader and its leader lease is valid, else 0. */
+/* 1 when this node is the leader and its leader lease is valid, else 0.
+ * Since: 1.0 */
 CCOORD_API int ccoord_is_leader(const ccoord_node *node);
-/* The live members as this node last read them, in join order.  Free the
- * array with ccoord_free_list().  CCOORD_ENOTJOINED before join.  Since: 1.0 */
+/* The live members as this node last read them, in join order (read once
+ * before ccoord_join() returns).  Free the array with ccoord_free_list().
+ * CCOORD_ENOTJOINED before join.  Since: 1.0 */
 CCOORD_API int ccoord_members(ccoord_node *node, char ***ret_ids, size_t *ret_count);
 /* Frees what ccoord_members() and ccoord_owned_tasks() returned; accepts
  * NULL.  Since: 1.0 */
@@ -212,7 +220,9 @@ CCOORD_API int ccoord_on_task_change(ccoord_node *node, ccoord_task_cb cb,
 /* This node can run task (1 to 190 bytes); creates the task if new.  May
  * be called before join (recorded at join).  Since: 1.0 */
 CCOORD_API int ccoord_task_register(ccoord_node *node, const char *task);
-/* This node can no longer run task; releases it if owned.  Since: 1.0 */
+/* This node can no longer run task; releases it if owned (acquire says
+ * no at once; REVOKED follows on the background thread).
+ * CCOORD_ENOTFOUND when this node had not registered task.  Since: 1.0 */
 CCOORD_API int ccoord_task_unregister(ccoord_node *node, const char *task);
 /* CCOORD_OK with *ret_fence = the task's epoch when this node owns task
  * now: its last read says so, the task is ACTIVE and this node's lease has

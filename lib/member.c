@@ -670,6 +670,7 @@ void *ccoord__bg_main(void *arg)
                     if (changed)
                         n->fast_until_ns = ccoord__now_ns() + n->interval_ns;
                     n->version = version;
+                    n->views_ready = 1;
                 } else {
                     n->force_refresh = 1;
                 }

@@ -162,6 +162,9 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
     q->count++;
 }
 
+/* Delivers queued events in order, one thread at a time: a thread that
+ * finds another delivering leaves its events to that one, which loops
+ * until the queue is empty.  No lock is held while a callback runs. */
 void ccoord__fire(ccoord_node *n)
 {
     ccoord__events q;
@@ -170,22 +173,32 @@ void ccoord__fire(ccoord_node *n)
     ccoord_task_cb tcb;
     void *mud, *tud;
     pthread_mutex_lock(&n->mu);
-    q = n->events;
-    memset(&n->events, 0, sizeof n->events);
-    mcb = n->member_cb;
-    mud = n->member_ud;
-    tcb = n->task_cb;
-    tud = n->task_ud;
-    pthread_mutex_unlock(&n->mu);
-    for (i = 0; i < q.count; i++) {
-        ccoord__event *e = &q.items[i];
-        if (e->kind == 0 && mcb)
-            mcb(n, e->event, e->name, mud);
-        else if (e->kind == 1 && tcb)
-            tcb(n, e->event, e->name, e->fence, tud);
-        free(e->name);
+    if (n->firing) {
+        pthread_mutex_unlock(&n->mu);
+        return;
     }
-    free(q.items);
+    n->firing = 1;
+    while (n->events.count) {
+        q = n->events;
+        memset(&n->events, 0, sizeof n->events);
+        mcb = n->member_cb;
+        mud = n->member_ud;
+        tcb = n->task_cb;
+        tud = n->task_ud;
+        pthread_mutex_unlock(&n->mu);
+        for (i = 0; i < q.count; i++) {
+            ccoord__event *e = &q.items[i];
+            if (e->kind == 0 && mcb)
+                mcb(n, e->event, e->name, mud);
+            else if (e->kind == 1 && tcb)
+                tcb(n, e->event, e->name, e->fence, tud);
+            free(e->name);
+        }
+        free(q.items);
+        pthread_mutex_lock(&n->mu);
+    }
+    n->firing = 0;
+    pthread_mutex_unlock(&n->mu);
 }
 
 void ccoord__wake(ccoord_node *n)
@@ -406,6 +419,7 @@ int ccoord_join(ccoord_node *node)
     node->stop = 0;
     node->force_refresh = 1;
     node->version = -1;
+    node->views_ready = 0;
     pthread_mutex_unlock(&node->mu);
     if (pthread_create(&node->wd_thread, NULL, ccoord__watchdog_main, node) == 0)
         node->wd_running = 1;
@@ -417,6 +431,20 @@ int ccoord_join(ccoord_node *node)
         return ccoord__fail(node, CCOORD_ENOMEM, "ccoord_join: cannot start the background thread");
     }
     node->thread_running = 1;
+    /* Return with a view of the cluster in place (ccoord_members, the
+     * leader), bounded by the timeout in case the database is slow. */
+    {
+        int64_t until = ccoord__now_ns() + node->timeout_ns;
+        while (ccoord__now_ns() < until) {
+            int ready;
+            pthread_mutex_lock(&node->mu);
+            ready = node->views_ready;
+            pthread_mutex_unlock(&node->mu);
+            if (ready)
+                break;
+            ccoord__sleep_ns(1000000);
+        }
+    }
     return CCOORD_OK;
 }
 
@@ -497,6 +525,9 @@ int ccoord_leave(ccoord_node *node)
     int rc;
     if (!node)
         return CCOORD_EINVAL;
+    if (getpid() != node->pid)
+        return ccoord__fail(node, CCOORD_EFORKED, "ccoord_leave: node created in process %ld, "
+                            "used in forked child %ld", (long)node->pid, (long)getpid());
     if (in_own_thread(node))
         return ccoord__fail(node, CCOORD_EMISUSE,
                             "ccoord_leave: called from a callback of node %s", node->id);
@@ -558,8 +589,14 @@ void ccoord_node_free(ccoord_node *node)
                     "ccoord_node_free called from a callback of node %s; ignored", node->id);
         return;
     }
-    if (node->joined)
+    if (getpid() != node->pid) {
+        /* A forked child shares the parent's connections and has none of
+         * its threads: touch neither, free only this process's memory. */
+        node->thread_running = node->wd_running = 0;
+        node->bg_db.conn = node->api_db.conn = NULL;
+    } else if (node->joined) {
         ccoord_leave(node);
+    }
     stop_threads(node);
     ccoord__db_destroy(&node->bg_db);
     ccoord__db_destroy(&node->api_db);

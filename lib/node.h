@@ -91,6 +91,8 @@ struct ccoord_node {
     ccoord__map *owned;      /* task -> ccoord__owned*, tasks this node owns */
     ccoord__map *registered; /* task -> (void*)1 */
     ccoord__events events;
+    int firing;      /* a thread is delivering events (one at a time) */
+    int views_ready; /* the background thread has read the cluster once */
     /* resolution */
     pthread_mutex_t resolve_mu; /* single flight */
     unsigned long passes;

@@ -169,10 +169,11 @@ static int do_register(ccoord_node *n, ccoord__db *db, const char *task, void *a
 
 int ccoord_task_register(ccoord_node *node, const char *task)
 {
-    int rc = check_node(node, "ccoord_task_register", task);
+    int existed, rc = check_node(node, "ccoord_task_register", task);
     if (rc)
         return rc;
     pthread_mutex_lock(&node->mu);
+    existed = ccoord__map_get(node->registered, task) != NULL;
     rc = ccoord__map_put(node->registered, task, (void *)1, NULL);
     pthread_mutex_unlock(&node->mu);
     if (rc)
@@ -180,8 +181,14 @@ int ccoord_task_register(ccoord_node *node, const char *task)
     if (!joined(node))
         return CCOORD_OK; /* written at join */
     rc = api_call(node, "ccoord_task_register", task, do_register, NULL);
-    if (rc == CCOORD_OK)
+    if (rc == CCOORD_OK) {
         ccoord__wake(node);
+    } else if (!existed) {
+        /* not written: forget it, so memory and database agree */
+        pthread_mutex_lock(&node->mu);
+        ccoord__map_del(node->registered, task);
+        pthread_mutex_unlock(&node->mu);
+    }
     return rc;
 }
 
@@ -238,13 +245,14 @@ int ccoord_task_unregister(ccoord_node *node, const char *task)
         return rc;
     pthread_mutex_lock(&node->mu);
     was = ccoord__map_del(node->registered, task) != NULL;
-    drop_owned(node, task);
+    drop_owned(node, task); /* REVOKED goes out on the background thread */
     pthread_mutex_unlock(&node->mu);
-    ccoord__fire(node);
+    if (!was)
+        return ccoord__fail(node, CCOORD_ENOTFOUND,
+                            "ccoord_task_unregister: task %s is not registered on node %s", task,
+                            node->id);
     if (!joined(node))
-        return was ? CCOORD_OK
-                   : ccoord__fail(node, CCOORD_ENOTFOUND,
-                                  "ccoord_task_unregister: task %s is not registered", task);
+        return CCOORD_OK;
     rc = api_call(node, "ccoord_task_unregister", task, do_unregister, NULL);
     if (rc == CCOORD_OK)
         ccoord__wake(node);
