@@ -25,10 +25,12 @@ The library is loaded by its SONAME, libclustercoord.so.1 (the bare .so is
 a -dev file).  Set CCOORD_LIBRARY to a path, or call load(path) before
 anything else, to use another copy (e.g. an uninstalled build/).
 
-Callbacks run on the node's background thread (ctypes takes the GIL);
-they may call any method of the node except close().  An exception in a
-callback is printed to stderr and otherwise ignored: it cannot propagate
-into C.
+Callbacks run on the node's background thread (ctypes takes the GIL).
+Member and task callbacks may call any method of the node except close();
+a log callback may run while the library holds an internal lock and must
+not call the library at all (format and print the line, nothing more).
+An exception in a callback is printed to stderr and otherwise ignored: it
+cannot propagate into C.
 """
 
 import atexit
@@ -380,7 +382,10 @@ class Node:
 
     # -- callbacks: fn(node, ...); None removes
     def on_log(self, fn):
-        """fn(node, level, message) for each library log line (None: stderr)."""
+        """fn(node, level, message) for each library log line (None: stderr).
+
+        fn must not call the library, not even node.id: it may run while
+        the library holds a lock."""
         cb = LOG_CB(self._wrap(fn, lambda n, lvl, msg, ud: (lvl, _s(msg)))) if fn else \
             ctypes.cast(None, LOG_CB)
         self._keep.append(cb)

@@ -58,9 +58,10 @@ def make_node(name, dbdir, heartbeat_ms, verbose):
     lock = threading.Lock()
 
     def on_log(n, level, msg):
+        # No library call in here (not even n.id): see Node.on_log.
         if verbose or level <= cc.LOG_WARN:
             with lock:
-                say(f"{n.id:7} log: {msg}")
+                say(f"{name:7} log: {msg}")
 
     def on_member(n, event, member):
         names = {cc.MEMBER_ADDED: "member added", cc.MEMBER_REMOVED: "member removed",
