@@ -8,6 +8,9 @@
 # Makefile (pkg-config only), installs the plugin into the staged resolver
 # directory, and runs test_leastloaded against the staged library.
 set -eu
+# The library refuses plugins in a file or directory writable by group or
+# others: whatever the caller's umask, stage the install 0755/0644.
+umask 022
 
 MAKE=${MAKE:-make}
 PREFIX=/usr/local

@@ -12,6 +12,9 @@
 # 4. examples/custom_resolver, copied out of the tree, builds and installs
 #    against it with its own Makefile.
 set -eu
+# The library refuses plugins in a file or directory writable by group or
+# others: whatever the caller's umask, stage the install 0755/0644.
+umask 022
 
 MAKE=${MAKE:-make}
 CC=${CC:-cc}
