@@ -950,6 +950,9 @@ def main():
         print("chaos: %s not built (make %s)" % (a.node_bin, a.node_bin), file=sys.stderr)
         return 2
     h = Harness(a)
+    # SIGTERM/SIGINT/SIGHUP: unwind, so run()'s finally ends every node process
+    for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+        signal.signal(sig, lambda signum, frame: sys.exit(128 + signum))
     t0 = time.time()
     nfaults = h.run()
     viol, amb, n_iv, worst = check(h)
