@@ -14,10 +14,20 @@
 set -u
 
 backends="sqlite3 pgsql"
-if [ "${1:-}" = "--backends" ]; then
-    backends=$2
-    shift 2
-fi
+# --backends may stand anywhere; every other argument goes to chaos.py
+n=$#
+while [ $n -gt 0 ]; do
+    a=$1
+    shift
+    n=$((n - 1))
+    if [ "$a" = "--backends" ] && [ $n -gt 0 ]; then
+        backends=$1
+        shift
+        n=$((n - 1))
+    else
+        set -- "$@" "$a"
+    fi
+done
 
 here=$(dirname "$0")
 root=$(cd "$here/../.." && pwd)
