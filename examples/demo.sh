@@ -104,7 +104,10 @@ start_node() {
 wait_for() {
     n=$(($3 * 10))
     while [ $n -gt 0 ]; do
-        grep -qF -- "$2" "$work/$1.log" && return 0
+        if grep -qF -- "$2" "$work/$1.log"; then
+            sleep 0.1 # the prefixed copy of the line comes out a moment later
+            return 0
+        fi
         if [ -e "$work/$1.rc" ]; then # it exited: one last look
             sleep 0.2
             grep -qF -- "$2" "$work/$1.log"
