@@ -48,7 +48,7 @@ static void test_tasks_placed_only_on_registering_node(void **state)
 static void test_tasks_owner_stops_then_fenced_failover(void **state)
 {
     tc_cluster c;
-    int owner, owners, other;
+    int owner, owners, other = -1;
     uint64_t f1 = 0, f2 = 0;
     int64_t t0, no_at = -1, yes_at = -1;
     (void)state;

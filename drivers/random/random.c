@@ -1,0 +1,97 @@
+/*
+ * drivers/random/random.c: the default resolver ("ActivePassiveResolver"
+ * of the reference).  One live member, chosen at random, gets every task
+ * and keeps them until it leaves: for each task, a member that already
+ * owns tasks and can run it is chosen (the one owning the most, earliest
+ * in join order on a tie); only when none does is one picked at random
+ * among those that can run it.  The choice lives in the database (who
+ * owns what), so it survives a change of leader.  No settings.
+ */
+#include <sys/random.h>
+
+#include "../resolver_util.h"
+
+typedef struct rnd_state {
+    const ccoord_resolver_host *host;
+    void *ctx;
+    unsigned long long seed;
+} rnd_state;
+
+static const char *const rnd_keys[] = {NULL};
+
+static int rnd_init(const ccoord_resolver_host *host, void *ctx, void **ret_state, char **err)
+{
+    rnd_state *s = calloc(1, sizeof *s);
+    (void)err;
+    if (!s)
+        return CCOORD_ENOMEM;
+    s->host = host;
+    s->ctx = ctx;
+    if (getrandom(&s->seed, sizeof s->seed, 0) != (ssize_t)sizeof s->seed)
+        s->seed = (unsigned long long)(size_t)s ^ 0x9e3779b97f4a7c15ull;
+    *ret_state = s;
+    return CCOORD_OK;
+}
+
+static unsigned long long rnd_next(rnd_state *s)
+{
+    /* xorshift64* */
+    s->seed ^= s->seed >> 12;
+    s->seed ^= s->seed << 25;
+    s->seed ^= s->seed >> 27;
+    return s->seed * 2685821657736338717ull;
+}
+
+static int rnd_resolve(void *state, ccoord_resolver_batch *b)
+{
+    rnd_state *s = state;
+    const ccoord_resolver_host *h = s->host;
+    size_t t, m, tasks = h->task_count(b);
+    rs_load l;
+    if (rs_load_init(&l, h, b))
+        return CCOORD_ENOMEM;
+    for (t = 0; t < tasks; t++) {
+        long best = -1;
+        size_t capable = 0, pick;
+        for (m = 0; m < l.count; m++) {
+            if (!h->task_can_run(b, t, m))
+                continue;
+            capable++;
+            if (l.n[m] > 0 && (best < 0 || l.n[m] > l.n[best]))
+                best = (long)m;
+        }
+        if (!capable)
+            continue;
+        if (best < 0) {
+            pick = (size_t)(rnd_next(s) % capable);
+            for (m = 0; m < l.count; m++)
+                if (h->task_can_run(b, t, m) && pick-- == 0) {
+                    best = (long)m;
+                    break;
+                }
+        }
+        if (best >= 0 && h->assign(b, t, (size_t)best) == CCOORD_OK)
+            l.n[best]++;
+    }
+    rs_load_free(&l);
+    return CCOORD_OK;
+}
+
+static void rnd_fini(void *state)
+{
+    free(state);
+}
+
+static const ccoord_resolver_ops rnd_ops = {
+    .struct_size = sizeof rnd_ops,
+    .abi_major = CCOORD_RESOLVER_ABI_MAJOR,
+    .abi_minor = CCOORD_RESOLVER_ABI_MINOR,
+    .name = "random",
+    .version = "1.0.0",
+    .config_keys = rnd_keys,
+    .init = rnd_init,
+    .resolve = rnd_resolve,
+    .fini = rnd_fini,
+};
+
+CCOORD_RESOLVER_DEFINE(rnd_ops)

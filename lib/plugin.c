@@ -1,0 +1,480 @@
+/*
+ * lib/plugin.c: loading resolver plugins (dlopen) and running a batch.
+ *
+ * Rules (clustercoord-resolver(7)): only the plugin the configuration
+ * names is loaded, never a directory scan; dlopen(RTLD_NOW | RTLD_LOCAL);
+ * the descriptor is checked (entry symbol, ABI major and minor, size,
+ * mandatory functions, name) and copied into a zeroed local so members
+ * appended after the plugin was built read as NULL; files and directories
+ * writable by group or others are refused; a failed init leaves nothing
+ * loaded.
+ */
+#include "plugin.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* The stock resolvers, also built into the library (Makefile). */
+const ccoord_resolver_ops *ccoord__builtin_random_entry(void);
+const ccoord_resolver_ops *ccoord__builtin_roundrobin_entry(void);
+const ccoord_resolver_ops *ccoord__builtin_tasknode_entry(void);
+
+static const struct builtin {
+    const char *name;
+    ccoord_resolver_entry_fn entry;
+} builtins[] = {
+    {"random", ccoord__builtin_random_entry},
+    {"roundrobin", ccoord__builtin_roundrobin_entry},
+    {"tasknode", ccoord__builtin_tasknode_entry},
+};
+
+/* Size of the ABI 1.0 layout: a plugin's descriptor must reach fini. */
+#define OPS_MIN_SIZE (offsetof(ccoord_resolver_ops, fini) + sizeof(void (*)(void *)))
+
+struct ccoord_resolver_batch {
+    const ccoord__batch_member *members;
+    size_t member_count;
+    const ccoord__batch_task *tasks;
+    size_t task_count;
+    long *assign;
+};
+
+struct ccoord__resolver {
+    void *handle; /* NULL for a built-in */
+    char *path;   /* file, or "(built-in)" */
+    ccoord_resolver_ops ops;
+    void *state;
+    const ccoord__kvlist *params;
+    ccoord__log_fn log_fn;
+    void *log_ctx;
+    ccoord_resolver_host host;
+};
+
+/* ---- host services ----------------------------------------------------- */
+
+static void *h_alloc(size_t n)
+{
+    return malloc(n ? n : 1);
+}
+
+static void h_free(void *p)
+{
+    free(p);
+}
+
+static void h_log(void *ctx, int level, const char *msg)
+{
+    ccoord__resolver *r = ctx;
+    if (r->log_fn && msg)
+        r->log_fn(r->log_ctx, level, msg);
+}
+
+static int h_config_get(void *ctx, const char *key, const char **ret)
+{
+    ccoord__resolver *r = ctx;
+    const ccoord__kv *kv;
+    if (!key || !ret)
+        return CCOORD_EINVAL;
+    kv = r->params ? ccoord__kvlist_find(r->params, key) : NULL;
+    if (!kv)
+        return CCOORD_ENOTFOUND;
+    *ret = kv->value;
+    return CCOORD_OK;
+}
+
+static size_t h_member_count(const ccoord_resolver_batch *b)
+{
+    return b->member_count;
+}
+
+static const char *h_member_id(const ccoord_resolver_batch *b, size_t m)
+{
+    return m < b->member_count ? b->members[m].id : NULL;
+}
+
+static const char *h_member_hostname(const ccoord_resolver_batch *b, size_t m)
+{
+    return m < b->member_count ? b->members[m].hostname : NULL;
+}
+
+static const char *h_member_metadata(const ccoord_resolver_batch *b, size_t m)
+{
+    return m < b->member_count ? b->members[m].metadata : NULL;
+}
+
+static size_t h_member_load(const ccoord_resolver_batch *b, size_t m)
+{
+    return m < b->member_count ? b->members[m].load : 0;
+}
+
+static size_t h_task_count(const ccoord_resolver_batch *b)
+{
+    return b->task_count;
+}
+
+static const char *h_task_name(const ccoord_resolver_batch *b, size_t t)
+{
+    return t < b->task_count ? b->tasks[t].name : NULL;
+}
+
+static int h_task_can_run(const ccoord_resolver_batch *b, size_t t, size_t m)
+{
+    size_t lo = 0, hi;
+    const size_t *v;
+    if (t >= b->task_count || m >= b->member_count)
+        return 0;
+    v = b->tasks[t].can_run;
+    hi = b->tasks[t].can_run_count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (v[mid] == m)
+            return 1;
+        if (v[mid] < m)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return 0;
+}
+
+static int h_assign(ccoord_resolver_batch *b, size_t t, size_t m)
+{
+    if (!b || !h_task_can_run(b, t, m))
+        return CCOORD_EINVAL;
+    b->assign[t] = (long)m;
+    return CCOORD_OK;
+}
+
+static void host_table(ccoord_resolver_host *h)
+{
+    memset(h, 0, sizeof *h);
+    h->struct_size = sizeof *h;
+    h->abi_major = CCOORD_RESOLVER_ABI_MAJOR;
+    h->abi_minor = CCOORD_RESOLVER_ABI_MINOR;
+    h->mem_alloc = h_alloc;
+    h->mem_free = h_free;
+    h->log_msg = h_log;
+    h->config_get = h_config_get;
+    h->member_count = h_member_count;
+    h->member_id = h_member_id;
+    h->member_hostname = h_member_hostname;
+    h->member_metadata = h_member_metadata;
+    h->member_load = h_member_load;
+    h->task_count = h_task_count;
+    h->task_name = h_task_name;
+    h->task_can_run = h_task_can_run;
+    h->assign = h_assign;
+}
+
+/* ---- loading ------------------------------------------------------------ */
+
+/* Refuses a plugin whose file, or any directory on its real path up to /,
+ * could be changed by another user: writable by group or others.  A
+ * directory with the sticky bit owned by root or by this process's user
+ * (such as /tmp) is accepted on the way up: others may add entries there
+ * but cannot replace or rename ours. */
+static int check_perms(const char *path, char *err, size_t errlen)
+{
+    char *real = realpath(path, NULL);
+    struct stat st;
+    char *slash;
+    int rc = CCOORD_OK, is_file = 1;
+    if (!real) {
+        ccoord__fmt(err, errlen, "cannot resolve %s: %s", path, strerror(errno));
+        return CCOORD_EPLUGIN;
+    }
+    for (;;) {
+        const char *what = real[0] ? real : "/";
+        if (stat(what, &st) != 0) {
+            ccoord__fmt(err, errlen, "cannot stat %s: %s", what, strerror(errno));
+            rc = CCOORD_EPLUGIN;
+            break;
+        }
+        if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
+            (is_file || !(st.st_mode & S_ISVTX) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
+            ccoord__fmt(err, errlen,
+                        "refusing %s: %s is writable by %s (mode %04o); allowed: a file and "
+                        "directories writable only by their owner",
+                        path, what, (st.st_mode & S_IWOTH) ? "others" : "its group",
+                        (unsigned)(st.st_mode & 07777));
+            rc = CCOORD_EPLUGIN;
+            break;
+        }
+        is_file = 0;
+        if (!real[0] || strcmp(real, "/") == 0)
+            break;
+        slash = strrchr(real, '/');
+        if (!slash)
+            break;
+        if (slash == real)
+            real[1] = '\0'; /* "/" last */
+        else
+            *slash = '\0';
+    }
+    free(real);
+    return rc;
+}
+
+static const char *base_of(const char *path, char *out, size_t outlen)
+{
+    const char *b = strrchr(path, '/');
+    size_t n;
+    b = b ? b + 1 : path;
+    n = strlen(b);
+    if (n > 3 && strcmp(b + n - 3, ".so") == 0)
+        n -= 3;
+    if (n >= outlen)
+        n = outlen - 1;
+    memcpy(out, b, n);
+    out[n] = '\0';
+    return out;
+}
+
+/* Checks and copies the descriptor. */
+static int take_ops(ccoord__resolver *r, const ccoord_resolver_ops *ops, const char *want_name,
+                    char *err, size_t errlen)
+{
+    if (!ops) {
+        ccoord__fmt(err, errlen, "resolver %s: %s() returned NULL", r->path,
+                    CCOORD_RESOLVER_ENTRY_SYMBOL);
+        return CCOORD_EPLUGIN;
+    }
+    if (ops->abi_major != CCOORD_RESOLVER_ABI_MAJOR || ops->abi_minor > CCOORD_RESOLVER_ABI_MINOR) {
+        ccoord__fmt(err, errlen,
+                    "resolver %s was built for resolver ABI %u.%u; this library supports "
+                    "%d.0 to %d.%d",
+                    r->path, ops->abi_major, ops->abi_minor, CCOORD_RESOLVER_ABI_MAJOR,
+                    CCOORD_RESOLVER_ABI_MAJOR, CCOORD_RESOLVER_ABI_MINOR);
+        return CCOORD_EABI;
+    }
+    if (ops->struct_size < OPS_MIN_SIZE) {
+        ccoord__fmt(err, errlen,
+                    "resolver %s: descriptor is %zu bytes, smaller than the ABI %d.0 layout "
+                    "(%zu bytes)",
+                    r->path, ops->struct_size, CCOORD_RESOLVER_ABI_MAJOR, (size_t)OPS_MIN_SIZE);
+        return CCOORD_EABI;
+    }
+    memset(&r->ops, 0, sizeof r->ops);
+    memcpy(&r->ops, ops, ops->struct_size < sizeof r->ops ? ops->struct_size : sizeof r->ops);
+    if (!r->ops.init || !r->ops.resolve || !r->ops.fini) {
+        ccoord__fmt(err, errlen, "resolver %s: mandatory function %s is NULL", r->path,
+                    !r->ops.init ? "init" : !r->ops.resolve ? "resolve" : "fini");
+        return CCOORD_EPLUGIN;
+    }
+    if (!r->ops.name || !ccoord__is_ident(r->ops.name) || strcmp(r->ops.name, want_name) != 0) {
+        char shown[80];
+        ccoord__printable(shown, sizeof shown, r->ops.name ? r->ops.name : "(null)", 60);
+        ccoord__fmt(err, errlen,
+                    "resolver %s: descriptor name \"%s\" does not match the file name \"%s\"",
+                    r->path, shown, want_name);
+        return CCOORD_EPLUGIN;
+    }
+    if (!r->ops.version)
+        r->ops.version = "";
+    return CCOORD_OK;
+}
+
+/* Every [task_resolver] key must be one the plugin lists. */
+static int check_keys(ccoord__resolver *r, char *err, size_t errlen)
+{
+    size_t i, k;
+    if (!r->ops.config_keys || !r->params)
+        return CCOORD_OK;
+    for (i = 0; i < r->params->count; i++) {
+        const ccoord__kv *kv = &r->params->items[i];
+        int known = 0;
+        for (k = 0; r->ops.config_keys[k]; k++)
+            if (strcmp(r->ops.config_keys[k], kv->key) == 0)
+                known = 1;
+        if (!known) {
+            ccoord__buf allowed;
+            ccoord__buf_init(&allowed);
+            for (k = 0; r->ops.config_keys[k]; k++)
+                ccoord__buf_addf(&allowed, "%s%s", k ? ", " : "", r->ops.config_keys[k]);
+            ccoord__fmt(err, errlen,
+                        "%s: task_resolver.%s = %s: resolver %s takes no such key; allowed: %s",
+                        kv->origin && *kv->origin ? kv->origin : "config", kv->key, kv->value,
+                        r->ops.name, allowed.len ? allowed.data : "(none)");
+            ccoord__buf_free(&allowed);
+            return CCOORD_ECONFIG;
+        }
+    }
+    return CCOORD_OK;
+}
+
+int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
+                          const ccoord__kvlist *params, ccoord__log_fn log_fn, void *log_ctx,
+                          ccoord__resolver **ret, char *err, size_t errlen)
+{
+    ccoord__resolver *r;
+    const char *name = ccoord__resolver_alias(resolver_class ? resolver_class : "random");
+    const ccoord_resolver_ops *ops = NULL;
+    char want[128], path[4096];
+    const struct builtin *bi = NULL;
+    int rc;
+    size_t i;
+    char *perr = NULL;
+
+    if (name[0] == '/') {
+        size_t n = strlen(name);
+        if (n < 4 || strcmp(name + n - 3, ".so") != 0 || strstr(name, "/../") ||
+            strstr(name, "/./")) {
+            ccoord__fmt(err, errlen,
+                        "resolver path %s: allowed: an absolute path to a .so file without "
+                        "\"..\" or \".\" components",
+                        name);
+            return CCOORD_EPLUGIN;
+        }
+        ccoord__fmt(path, sizeof path, "%s", name);
+        base_of(name, want, sizeof want);
+    } else {
+        if (!ccoord__is_ident(name)) {
+            char shown[120];
+            ccoord__printable(shown, sizeof shown, name, 100);
+            ccoord__fmt(err, errlen,
+                        "resolver name \"%s\" is not valid; allowed: a plain name of [a-z0-9_] "
+                        "(looked up in plugin_dir), an absolute path to a .so file, or one of "
+                        "the reference's resolver class names",
+                        shown);
+            return CCOORD_EPLUGIN;
+        }
+        ccoord__fmt(want, sizeof want, "%s", name);
+        ccoord__fmt(path, sizeof path, "%s/%s.so", plugin_dir && *plugin_dir ? plugin_dir : ".",
+                    name);
+        for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+            if (strcmp(builtins[i].name, name) == 0)
+                bi = &builtins[i];
+    }
+
+    r = ccoord__calloc(1, sizeof *r);
+    if (!r)
+        return CCOORD_ENOMEM;
+    r->params = params;
+    r->log_fn = log_fn;
+    r->log_ctx = log_ctx;
+    host_table(&r->host);
+
+    if (bi && access(path, F_OK) != 0) {
+        r->path = ccoord__strdup("(built into libclustercoord)");
+        if (!r->path) {
+            free(r);
+            return CCOORD_ENOMEM;
+        }
+        ops = bi->entry();
+    } else {
+        ccoord_resolver_entry_fn entry;
+        r->path = ccoord__strdup(path);
+        if (!r->path) {
+            free(r);
+            return CCOORD_ENOMEM;
+        }
+        if (access(path, F_OK) != 0) {
+            ccoord__fmt(err, errlen, "resolver %s: %s: %s", name, path, strerror(errno));
+            rc = CCOORD_EPLUGIN;
+            goto fail;
+        }
+        rc = check_perms(path, err, errlen);
+        if (rc)
+            goto fail;
+        dlerror();
+        r->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (!r->handle) {
+            const char *de = dlerror();
+            ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (check its dependencies "
+                        "with: ldd %s)", path, de ? de : "unknown error", path);
+            rc = CCOORD_EPLUGIN;
+            goto fail;
+        }
+        dlerror();
+        *(void **)&entry = dlsym(r->handle, CCOORD_RESOLVER_ENTRY_SYMBOL);
+        if (!entry) {
+            const char *de = dlerror();
+            ccoord__fmt(err, errlen,
+                        "resolver %s exports no %s() (expected resolver ABI %d.%d): %s", path,
+                        CCOORD_RESOLVER_ENTRY_SYMBOL, CCOORD_RESOLVER_ABI_MAJOR,
+                        CCOORD_RESOLVER_ABI_MINOR, de ? de : "symbol not found");
+            rc = CCOORD_EPLUGIN;
+            goto fail;
+        }
+        ops = entry();
+    }
+    rc = take_ops(r, ops, want, err, errlen);
+    if (!rc)
+        rc = check_keys(r, err, errlen);
+    if (rc)
+        goto fail;
+    rc = r->ops.init(&r->host, r, &r->state, &perr);
+    if (rc != CCOORD_OK) {
+        char shown[600];
+        ccoord__printable(shown, sizeof shown, perr ? perr : "no detail", 500);
+        ccoord__fmt(err, errlen, "resolver %s (%s): init failed: %s", r->ops.name, r->path, shown);
+        free(perr);
+        r->ops.fini(r->state); /* it must accept NULL */
+        r->state = NULL;
+        if (rc >= 0 || rc == CCOORD_ENOTFOUND)
+            rc = CCOORD_EPLUGIN;
+        goto fail;
+    }
+    free(perr);
+    *ret = r;
+    return CCOORD_OK;
+fail:
+    if (r->handle)
+        dlclose(r->handle);
+    free(r->path);
+    free(r);
+    return rc;
+}
+
+void ccoord__resolver_unload(ccoord__resolver *r)
+{
+    if (!r)
+        return;
+    r->ops.fini(r->state);
+    if (r->handle)
+        dlclose(r->handle);
+    free(r->path);
+    free(r);
+}
+
+const char *ccoord__resolver_name(const ccoord__resolver *r)
+{
+    return r ? r->ops.name : "(none)";
+}
+
+const char *ccoord__resolver_version(const ccoord__resolver *r)
+{
+    return r ? r->ops.version : "";
+}
+
+int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *members,
+                         size_t member_count, const ccoord__batch_task *tasks, size_t task_count,
+                         long *ret_assign, char *err, size_t errlen)
+{
+    ccoord_resolver_batch b;
+    size_t t;
+    int rc;
+    for (t = 0; t < task_count; t++)
+        ret_assign[t] = -1;
+    b.members = members;
+    b.member_count = member_count;
+    b.tasks = tasks;
+    b.task_count = task_count;
+    b.assign = ret_assign;
+    rc = r->ops.resolve(r->state, &b);
+    if (rc != CCOORD_OK) {
+        for (t = 0; t < task_count; t++)
+            ret_assign[t] = -1;
+        ccoord__fmt(err, errlen, "resolver %s (%s): resolve returned %s", r->ops.name, r->path,
+                    ccoord_errname(rc));
+        return CCOORD_EPLUGIN;
+    }
+    return CCOORD_OK;
+}
