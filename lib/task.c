@@ -123,7 +123,7 @@ static int check_node(ccoord_node *n, const char *fn, const char *task)
 {
     if (!n)
         return CCOORD_EINVAL;
-    if (task && !ccoord__valid_key(task)) {
+    if (!ccoord__valid_key(task)) {
         char shown[64];
         ccoord__printable(shown, sizeof shown, task ? task : "(null)", 40);
         return ccoord__fail(n, CCOORD_EINVAL,

@@ -7,6 +7,7 @@
 #include "cluster.h"
 
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -359,12 +360,19 @@ static void test_tasks_unregister_releases(void **state)
 /* The child: joins as node id with the task and sleeps until killed. */
 static void child_node(tc_cluster *c, const char *id, int ready_fd)
 {
-    ccoord_config *cfg = tu_config(&c->ns, id, c->interval_ms);
+    ccoord_config *cfg;
     ccoord_node *n;
     char b = 1;
+    /* never outlive the test: die with the parent, and after 60 s anyway */
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    alarm(60);
+    cfg = tu_config(&c->ns, id, c->interval_ms);
     ccoord_config_set(cfg, "task_handling", "resolver_class", "tasknode");
     ccoord_config_set(cfg, "task_resolver", "task_nodes", "child,node-1,node-2");
-    if (ccoord_node_new(cfg, &n) || ccoord_task_register(n, "proc-task") || ccoord_join(n))
+    if (ccoord_node_new(cfg, &n))
+        _exit(2);
+    ccoord_on_log(n, tu_quiet_log, NULL);
+    if (ccoord_task_register(n, "proc-task") || ccoord_join(n))
         _exit(2);
     ccoord_config_free(cfg);
     while (ccoord_acquire_task(n, "proc-task", NULL) != CCOORD_OK)
