@@ -220,7 +220,7 @@ void ccoord__leader_step(ccoord_node *n, ccoord__db *db, int changed)
     if (due)
         n->next_resolve_ns = now + n->s.resolving_period_s * 1000000000LL;
     pthread_mutex_unlock(&n->mu);
-    if (due && ccoord__is_leader_now(n)) {
+    if (due && ccoord__is_leader_now(n) && !atomic_load(&n->hold_resolution)) {
         int cleanup = (n->passes + 1) % (unsigned long)n->s.resolving_frequency == 0;
         ccoord__resolve_pass(n, db, cleanup, NULL);
     }

@@ -701,6 +701,11 @@ void ccoord__test_freeze(ccoord_node *n, int frozen)
     ccoord__wake(n);
 }
 
+void ccoord__test_hold_resolution(ccoord_node *n, int hold)
+{
+    atomic_store(&n->hold_resolution, hold ? 1 : 0);
+}
+
 unsigned long ccoord__test_statements(ccoord_node *n)
 {
     return n->bg_db.statements + n->api_db.statements;

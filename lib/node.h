@@ -112,6 +112,7 @@ struct ccoord_node {
     ccoord__db api_db;
     /* test hooks */
     _Atomic int frozen; /* background thread does nothing while set */
+    _Atomic int hold_resolution; /* no background resolution passes */
     int64_t fast_until_ns;
     int64_t log_db_error_ns; /* rate limit for DB error log lines */
 };
@@ -171,6 +172,9 @@ int ccoord__write_registrations(ccoord_node *n, ccoord__db *db);
 /* Test hook: freeze (1) or thaw (0) the background thread, as if the
  * process were stopped.  The API keeps answering. */
 void ccoord__test_freeze(ccoord_node *n, int frozen);
+/* Test hook: hold (1) or allow (0) the leader's background resolution
+ * passes; ccoord_resolve_tasks() still runs one. */
+void ccoord__test_hold_resolution(ccoord_node *n, int hold);
 /* Statements sent on both connections so far. */
 unsigned long ccoord__test_statements(ccoord_node *n);
 

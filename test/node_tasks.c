@@ -210,7 +210,7 @@ static void test_tasks_thousand_tasks_over_five_nodes_in_one_pass(void **state)
     assert_true(TC_WAIT(5000, (leader = tc_leader(&c, NULL)) >= 0) >= 0);
     assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[leader]) == 5) >= 0);
     for (i = 0; i < 5; i++)
-        ccoord__test_freeze(c.nodes[i].node, 1); /* no background passes */
+        ccoord__test_hold_resolution(c.nodes[i].node, 1); /* only the explicit pass */
     for (i = 0; i < 1000; i++) {
         int k;
         snprintf(name, sizeof name, "task-%04d", i);
@@ -222,7 +222,7 @@ static void test_tasks_thousand_tasks_over_five_nodes_in_one_pass(void **state)
     print_message("      [%s] one pass placed 1000 tasks over 5 nodes in %lld ms\n", tc_backend,
                   (long long)(tu_now_ms() - t0));
     for (i = 0; i < 5; i++)
-        ccoord__test_freeze(c.nodes[i].node, 0);
+        ccoord__test_hold_resolution(c.nodes[i].node, 0);
     for (i = 0; i < 1000; i++) {
         int owners, o;
         snprintf(name, sizeof name, "task-%04d", i);
