@@ -249,11 +249,15 @@ static void test_tasks_random_stays_put_across_leader_change(void **state)
     assert_true(TC_WAIT(3000, tc_leader(&c, NULL) == 0) >= 0);
     tc_join(tc_add(&c, NULL));
     tc_join(tc_add(&c, NULL));
+    /* one batch with every registration in it */
+    ccoord__test_hold_resolution(c.nodes[0].node, 1);
     for (i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "r%d", i);
         for (k = 1; k < 3; k++)
             assert_int_equal(ccoord_task_register(c.nodes[k].node, name), CCOORD_OK);
     }
+    ccoord__test_hold_resolution(c.nodes[0].node, 0);
+    ccoord__wake(c.nodes[0].node);
     holder = wait_owner(&c, "r0", 3000);
     assert_true(holder == 1 || holder == 2);
     for (i = 1; i < 5; i++) {
@@ -265,7 +269,13 @@ static void test_tasks_random_stays_put_across_leader_change(void **state)
     /* the new leader keeps the choice: a new task lands next to the others,
      * and the others stay where they were */
     for (k = 1; k < 3; k++)
+        ccoord__test_hold_resolution(c.nodes[k].node, 1);
+    for (k = 1; k < 3; k++)
         assert_int_equal(ccoord_task_register(c.nodes[k].node, "r-new"), CCOORD_OK);
+    for (k = 1; k < 3; k++) {
+        ccoord__test_hold_resolution(c.nodes[k].node, 0);
+        ccoord__wake(c.nodes[k].node);
+    }
     assert_int_equal(wait_owner(&c, "r-new", 3000), holder);
     for (i = 0; i < 5; i++) {
         snprintf(name, sizeof name, "r%d", i);

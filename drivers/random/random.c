@@ -1,10 +1,11 @@
 /*
  * drivers/random/random.c: the default resolver ("ActivePassiveResolver"
  * of the reference).  One live member, chosen at random, gets every task
- * and keeps them until it leaves: for each task, a member that already
- * owns tasks and can run it is chosen (the one owning the most, earliest
- * in join order on a tie); only when none does is one picked at random
- * among those that can run it.  The choice lives in the database (who
+ * and keeps them until it leaves: the member that already owns tasks (the
+ * most, earliest in join order on a tie) is the cluster's node; only when
+ * nobody owns any is one drawn at random among those that can run a task
+ * of the batch.  A task the chosen node cannot run goes to the capable
+ * member owning the most tasks, or a random capable one.  The choice lives in the database (who
  * owns what), so it survives a change of leader.  No settings.
  */
 #include <sys/random.h>
@@ -42,36 +43,70 @@ static unsigned long long rnd_next(rnd_state *s)
     return s->seed * 2685821657736338717ull;
 }
 
+/* Among the members that can run task t, the one owning the most tasks
+ * (earliest in join order on a tie), or a random one when none owns any;
+ * -1 when no member can run it. */
+static long rnd_pick(rnd_state *s, const ccoord_resolver_batch *b, size_t t, const rs_load *l)
+{
+    const ccoord_resolver_host *h = s->host;
+    size_t m, capable = 0, pick;
+    long best = -1;
+    for (m = 0; m < l->count; m++) {
+        if (!h->task_can_run(b, t, m))
+            continue;
+        capable++;
+        if (l->n[m] > 0 && (best < 0 || l->n[m] > l->n[best]))
+            best = (long)m;
+    }
+    if (best >= 0 || !capable)
+        return best;
+    pick = (size_t)(rnd_next(s) % capable);
+    for (m = 0; m < l->count; m++)
+        if (h->task_can_run(b, t, m) && pick-- == 0)
+            return (long)m;
+    return -1;
+}
+
 static int rnd_resolve(void *state, ccoord_resolver_batch *b)
 {
     rnd_state *s = state;
     const ccoord_resolver_host *h = s->host;
     size_t t, m, tasks = h->task_count(b);
+    long chosen = -1;
     rs_load l;
     if (rs_load_init(&l, h, b))
         return CCOORD_ENOMEM;
-    for (t = 0; t < tasks; t++) {
-        long best = -1;
+    /* The cluster's node: the member that holds tasks already (the most,
+     * earliest in join order), else one drawn at random among those that
+     * can run any task of this batch. */
+    for (m = 0; m < l.count; m++)
+        if (l.n[m] > 0 && (chosen < 0 || l.n[m] > l.n[chosen]))
+            chosen = (long)m;
+    if (chosen < 0) {
         size_t capable = 0, pick;
-        for (m = 0; m < l.count; m++) {
-            if (!h->task_can_run(b, t, m))
-                continue;
-            capable++;
-            if (l.n[m] > 0 && (best < 0 || l.n[m] > l.n[best]))
-                best = (long)m;
+        unsigned char *can = calloc(l.count ? l.count : 1, 1);
+        if (!can) {
+            rs_load_free(&l);
+            return CCOORD_ENOMEM;
         }
-        if (!capable)
-            continue;
-        if (best < 0) {
+        for (m = 0; m < l.count; m++)
+            for (t = 0; t < tasks && !can[m]; t++)
+                if (h->task_can_run(b, t, m))
+                    can[m] = 1, capable++;
+        if (capable) {
             pick = (size_t)(rnd_next(s) % capable);
-            for (m = 0; m < l.count; m++)
-                if (h->task_can_run(b, t, m) && pick-- == 0) {
-                    best = (long)m;
-                    break;
-                }
+            for (m = 0; m < l.count && chosen < 0; m++)
+                if (can[m] && pick-- == 0)
+                    chosen = (long)m;
         }
-        if (best >= 0 && h->assign(b, t, (size_t)best) == CCOORD_OK)
-            l.n[best]++;
+        free(can);
+    }
+    for (t = 0; t < tasks; t++) {
+        /* a task the chosen node cannot run goes where such tasks went */
+        long m2 = chosen >= 0 && h->task_can_run(b, t, (size_t)chosen) ? chosen
+                                                                         : rnd_pick(s, b, t, &l);
+        if (m2 >= 0 && h->assign(b, t, (size_t)m2) == CCOORD_OK)
+            l.n[m2]++;
     }
     rs_load_free(&l);
     return CCOORD_OK;
