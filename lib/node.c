@@ -38,14 +38,17 @@ const char *ccoord_errmsg(const ccoord_node *node)
     return err_text;
 }
 
-int ccoord__valid_key(const char *s)
+/* 1 when s is 1..max bytes of well-formed UTF-8 (no overlong forms, no
+ * surrogates) without control characters (C0, DEL, C1), and, unless
+ * edge_space, without a leading or trailing space. */
+static int valid_text(const char *s, size_t max, int edge_space)
 {
     size_t len, i;
     const unsigned char *u = (const unsigned char *)s;
     if (!s)
         return 0;
     len = strlen(s);
-    if (len == 0 || len > CCOORD__MAX_KEY || s[0] == ' ' || s[len - 1] == ' ')
+    if (len == 0 || len > max || (!edge_space && (s[0] == ' ' || s[len - 1] == ' ')))
         return 0;
     for (i = 0; i < len;) {
         unsigned c = u[i];
@@ -80,6 +83,27 @@ int ccoord__valid_key(const char *s)
         i += extra + 1;
     }
     return 1;
+}
+
+int ccoord__valid_key(const char *s)
+{
+    return valid_text(s, CCOORD__MAX_KEY, 0);
+}
+
+/* Node ids, group ids and hostnames go into rows every backend must store
+ * byte for byte; refuse what one of them would reject or alter. */
+static int check_identity(ccoord_config *cfg, const char *what, const char *v, size_t max,
+                          int edge_space)
+{
+    char shown[200];
+    if (valid_text(v, max, edge_space))
+        return CCOORD_OK;
+    ccoord__printable(shown, sizeof shown, v ? v : "(null)", 100);
+    ccoord__fmt(cfg->error, sizeof cfg->error,
+                "%s = %s: not valid; allowed: 1 to %zu bytes of UTF-8 without control "
+                "characters%s",
+                what, shown, max, edge_space ? "" : " or leading/trailing spaces");
+    return CCOORD_ECONFIG;
 }
 
 /* ---- logging --------------------------------------------------------- */
@@ -256,17 +280,16 @@ int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node)
         free(n);
         return rc;
     }
-    if (!ccoord__valid_key(n->id)) {
-        char shown[200];
-        ccoord__printable(shown, sizeof shown, n->id, 190);
-        ccoord__fmt(cfg->error, sizeof cfg->error,
-                    "cluster_config.node_id = %s: not a valid node id; allowed: 1 to 190 bytes "
-                    "of UTF-8 without control characters or leading/trailing spaces",
-                    shown);
+    rc = check_identity(cfg, "cluster_config.node_id", n->id, CCOORD__MAX_KEY, 0);
+    if (!rc)
+        rc = check_identity(cfg, "cluster_config.group_id", n->s.group_id, CCOORD__MAX_KEY, 0);
+    if (!rc && n->s.hostname)
+        rc = check_identity(cfg, "server.hostname", n->s.hostname, CCOORD__MAX_TEXT, 1);
+    if (rc) {
         free(n->id);
         ccoord__settings_free(&n->s);
         free(n);
-        return CCOORD_ECONFIG;
+        return rc;
     }
     if (n->s.hostname) {
         n->hostname = ccoord__strdup(n->s.hostname);
