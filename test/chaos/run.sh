@@ -53,7 +53,12 @@ for b in $backends; do
     mysql) need="${need:+$need,}mysql" ;;
     esac
 done
-if [ -n "$need" ]; then
+# Started right before the first backend that needs them (not minutes
+# earlier, while a long SQLite run goes on).
+started=
+start_servers() {
+    [ -n "$need" ] && [ -z "$started" ] || return 0
+    started=1
     dbdir=$(mktemp -d "${TMPDIR:-/tmp}/ccoord-chaos-db.XXXXXX")
     if CCOORD_TEST_SERVERS=$need CCOORD_TEST_PG_PORT=${CHAOS_PG_PORT:-54339} \
         CCOORD_TEST_MY_PORT=${CHAOS_MYSQL_PORT:-33079} sh test/db/servers.sh start "$dbdir"; then
@@ -64,7 +69,7 @@ if [ -n "$need" ]; then
         dbdir=
         if [ "${CI:-}" = true ]; then exit 1; fi
     fi
-fi
+}
 
 status=0
 passed=0
@@ -73,6 +78,7 @@ for b in $backends; do
     case $b in
     sqlite3) extra= ;;
     pgsql)
+        start_servers
         if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_PGSQL:-}" ]; then
             echo "chaos: pgsql skipped (no server)"
             continue
@@ -80,6 +86,7 @@ for b in $backends; do
         extra=pg
         ;;
     mysql)
+        start_servers
         if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_MYSQL:-}" ]; then
             echo "chaos: mysql skipped (no server)"
             continue
