@@ -327,7 +327,7 @@ static void check_lease(ccoord_node *n, int64_t now)
             any = 1;
     if (any) {
         ccoord__revoke_all(n);
-        n->force_refresh = 1;
+        n->refresh_after_hb = 1;
     }
     if (atomic_load(&n->leader_until) && now >= atomic_load(&n->leader_until))
         ccoord__step_down_local(n);
@@ -384,6 +384,12 @@ static int heartbeat(ccoord_node *n, ccoord__db *db)
         return 1;
     }
     atomic_store(&n->lease_until, start + n->lease_ns);
+    pthread_mutex_lock(&n->mu);
+    if (n->refresh_after_hb) {
+        n->refresh_after_hb = 0;
+        n->force_refresh = 1;
+    }
+    pthread_mutex_unlock(&n->mu);
     if (atomic_load(&n->leader_until)) {
         ccoord__buf_reset(&b);
         ccoord__buf_addf(&b, "UPDATE %sleader SET heartbeat = heartbeat + 1", n->s.table_prefix);
@@ -612,7 +618,7 @@ void *ccoord__bg_main(void *arg)
     int need_rejoin = 0;
     for (;;) {
         int64_t now, deadline, poll_period;
-        int force, hb_tick = 0, changed = 0;
+        int force, hb_tick = 0, changed = 0, failed = 0;
         long long version = -1;
         pthread_mutex_lock(&n->mu);
         if (n->stop) {
@@ -675,13 +681,16 @@ void *ccoord__bg_main(void *arg)
                     n->force_refresh = 1;
                 }
                 pthread_mutex_unlock(&n->mu);
-                if (rc)
+                if (rc) {
+                    failed = 1;
                     db_trouble(n, db, "Reading the cluster state");
+                }
             }
             ccoord__fire(n);
             if (ccoord__is_leader_now(n))
                 ccoord__leader_step(n, db, changed || force);
         } else {
+            failed = 1;
             db_trouble(n, db, "Polling the group");
         }
         ccoord__fire(n);
@@ -695,8 +704,10 @@ void *ccoord__bg_main(void *arg)
         deadline = min64(next_hb, next_poll);
         if (atomic_load(&n->lease_until) > now)
             deadline = min64(deadline, atomic_load(&n->lease_until));
+        /* a refresh asked for during this loop runs at once, unless this
+         * loop failed: then it waits for the next poll (no busy loop) */
         pthread_mutex_lock(&n->mu);
-        if (n->force_refresh)
+        if (n->force_refresh && !failed)
             deadline = now;
         pthread_mutex_unlock(&n->mu);
         wait_until(n, deadline);

@@ -64,6 +64,7 @@ struct ccoord_node {
     int stop;         /* background thread should exit */
     int wake;         /* something asks for an early loop */
     int force_refresh;/* re-read members and tasks on the next loop */
+    int refresh_after_hb; /* re-read tasks once a heartbeat succeeds again */
     int resolve_now;  /* leader: resolve on the next loop */
     pthread_t thread;
     int thread_running;

@@ -375,8 +375,9 @@ int ccoord__refresh_tasks(ccoord_node *n, ccoord__db *db)
 
     pthread_mutex_lock(&n->mu);
     if (ccoord__now_ns() >= atomic_load(&n->lease_until)) {
-        /* Not owning anything now; look again after the next heartbeat. */
-        n->force_refresh = 1;
+        /* Not owning anything now; look again once a heartbeat succeeds
+         * (not at once: that would spin on the database). */
+        n->refresh_after_hb = 1;
         pthread_mutex_unlock(&n->mu);
         ccoord__map_free(fresh, free);
         return CCOORD_OK;
