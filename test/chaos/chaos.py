@@ -282,6 +282,10 @@ class Harness:
         for k in self.kinds:
             if k in ("kill", "term", "stop") and not (can_take_node and slots):
                 continue
+            # SIGTERM only once the handler is in (a node that has joined):
+            # before that, SIGTERM's default action would kill it
+            if k == "term" and not [x for x in slots if self.joined(self.slots[x])]:
+                continue
             if k == "clock" and not [x for x in slots if x not in self.clock_busy]:
                 continue
             if k == "dup":
@@ -305,7 +309,10 @@ class Harness:
     def fault(self, kind):
         t = now()
         if kind in ("kill", "term", "stop"):
-            slot = self.rng.choice(self.eligible_slots())
+            slots = self.eligible_slots()
+            if kind == "term":
+                slots = [x for x in slots if self.joined(self.slots[x])]
+            slot = self.rng.choice(slots)
             p = self.slots[slot]
             self.busy.add(slot)
             self.last_disturb[slot] = t
