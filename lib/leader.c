@@ -276,6 +276,8 @@ static int cmp_size(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
+#define CAN_CHUNK 500
+
 /* Reads members (join order), unassigned tasks, who can run them, loads. */
 static int read_batch(ccoord_node *n, ccoord__db *db, pass *ps, const char *exclude)
 {
@@ -408,38 +410,47 @@ static int read_batch(ccoord_node *n, ccoord__db *db, pass *ps, const char *excl
     }
     dbi_result_free(r);
 
-    /* who can run what (only for the unassigned tasks) */
-    ccoord__buf_reset(&b);
-    ccoord__buf_addf(&b, "SELECT x.name, x.node_id FROM %stask_nodes x JOIN %stasks t ON "
-                         "t.group_id = x.group_id AND t.name = x.name WHERE x.group_id = ",
-                     p, p);
-    rc = ccoord__q(db, &b, n->s.group_id);
-    ccoord__buf_add(&b, " AND t.owner IS NULL AND t.state = 'ACTIVE'");
-    if (!rc)
-        rc = ccoord__db_exec(db, "read task registrations", b.data, &r);
-    if (rc)
-        goto out;
-    while (dbi_result_next_row(r)) {
-        const char *tn = ccoord__res_str(r, 1), *nid = ccoord__res_str(r, 2);
-        uintptr_t t = tn ? (uintptr_t)ccoord__map_get(tidx, tn) : 0;
-        uintptr_t m = nid ? (uintptr_t)ccoord__map_get(midx, nid) : 0;
-        size_t ti;
-        if (!t || !m)
-            continue;
-        ti = t - 1;
-        if (ps->can_count[ti] == ps->can_cap[ti]) {
-            size_t ncap = ps->can_cap[ti] ? ps->can_cap[ti] * 2 : 4;
-            size_t *x = ccoord__realloc(ps->can[ti], ncap * sizeof *x);
-            if (!x) {
-                rc = CCOORD_ENOMEM;
-                break;
-            }
-            ps->can[ti] = x;
-            ps->can_cap[ti] = ncap;
+    /* who can run what: the unassigned tasks' registrations, looked up by
+     * the task_nodes primary key in chunks of names (no join, so no plan
+     * that depends on table statistics) */
+    for (i = 0; !rc && i < ps->task_count; i += CAN_CHUNK) {
+        size_t k;
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "SELECT name, node_id FROM %stask_nodes", p);
+        rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " AND name IN (");
+        for (k = i; !rc && k < ps->task_count && k < i + CAN_CHUNK; k++) {
+            if (k > i)
+                ccoord__buf_add(&b, ", ");
+            rc = ccoord__q(db, &b, ps->tnames[k]);
         }
-        ps->can[ti][ps->can_count[ti]++] = m - 1;
+        ccoord__buf_add(&b, ")");
+        if (!rc)
+            rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "read task registrations", b.data, &r);
+        if (rc)
+            break;
+        while (dbi_result_next_row(r)) {
+            const char *tn = ccoord__res_str(r, 1), *nid = ccoord__res_str(r, 2);
+            uintptr_t t = tn ? (uintptr_t)ccoord__map_get(tidx, tn) : 0;
+            uintptr_t m = nid ? (uintptr_t)ccoord__map_get(midx, nid) : 0;
+            size_t ti;
+            if (!t || !m)
+                continue;
+            ti = t - 1;
+            if (ps->can_count[ti] == ps->can_cap[ti]) {
+                size_t ncap = ps->can_cap[ti] ? ps->can_cap[ti] * 2 : 4;
+                size_t *x = ccoord__realloc(ps->can[ti], ncap * sizeof *x);
+                if (!x) {
+                    rc = CCOORD_ENOMEM;
+                    break;
+                }
+                ps->can[ti] = x;
+                ps->can_cap[ti] = ncap;
+            }
+            ps->can[ti][ps->can_count[ti]++] = m - 1;
+        }
+        dbi_result_free(r);
     }
-    dbi_result_free(r);
     if (rc)
         goto out;
     for (i = 0; i < ps->task_count; i++) {
