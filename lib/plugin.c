@@ -178,14 +178,17 @@ static void host_table(ccoord_resolver_host *h)
 /* Refuses a plugin whose file, or any directory on its real path up to /,
  * could be changed by another user: writable by group or others.  A
  * directory with the sticky bit owned by root or by this process's user
- * (such as /tmp) is accepted on the way up: others may add entries there
- * but cannot replace or rename ours. */
+ * (such as /tmp) is accepted on the way up, above the plugin's own
+ * directory: others may add entries there but cannot replace or rename
+ * ours.  The plugin's own directory gets no such exception: there another
+ * user could add <name>.so of their own (even for a stock name, which
+ * would otherwise fall back to the built-in). */
 static int check_perms(const char *path, char *err, size_t errlen)
 {
     char *real = realpath(path, NULL);
     struct stat st;
     char *slash;
-    int rc = CCOORD_OK, is_file = 1;
+    int rc = CCOORD_OK, depth = 0; /* 0: the file, 1: its directory, 2+: above */
     if (!real) {
         ccoord__fmt(err, errlen, "cannot resolve %s: %s", path, strerror(errno));
         return CCOORD_EPLUGIN;
@@ -198,7 +201,7 @@ static int check_perms(const char *path, char *err, size_t errlen)
             break;
         }
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
-            (is_file || !(st.st_mode & S_ISVTX) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
+            (depth < 2 || !(st.st_mode & S_ISVTX) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
             ccoord__fmt(err, errlen,
                         "refusing %s: %s is writable by %s (mode %04o); allowed: a file and "
                         "directories writable only by their owner",
@@ -207,7 +210,7 @@ static int check_perms(const char *path, char *err, size_t errlen)
             rc = CCOORD_EPLUGIN;
             break;
         }
-        is_file = 0;
+        depth++;
         if (!real[0] || strcmp(real, "/") == 0)
             break;
         slash = strrchr(real, '/');
