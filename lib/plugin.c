@@ -59,14 +59,16 @@ struct ccoord__resolver {
 
 /* ---- host services ----------------------------------------------------- */
 
+/* Through the library's allocator, so that allocation-failure tests reach
+ * the plugin's error paths too (ccoord__fail_alloc_after). */
 static void *h_alloc(size_t n)
 {
-    return malloc(n ? n : 1);
+    return ccoord__malloc(n ? n : 1);
 }
 
 static void h_free(void *p)
 {
-    free(p);
+    ccoord__free_mem(p);
 }
 
 static void h_log(void *ctx, int level, const char *msg)
@@ -301,6 +303,10 @@ static int check_keys(ccoord__resolver *r, char *err, size_t errlen)
             ccoord__buf_init(&allowed);
             for (k = 0; r->ops.config_keys[k]; k++)
                 ccoord__buf_addf(&allowed, "%s%s", k ? ", " : "", r->ops.config_keys[k]);
+            if (allowed.oom) {
+                ccoord__buf_free(&allowed);
+                return CCOORD_ENOMEM;
+            }
             ccoord__fmt(err, errlen,
                         "%s: task_resolver.%s = %s: resolver %s takes no such key; allowed: %s",
                         kv->origin && *kv->origin ? kv->origin : "config", kv->key, kv->value,
