@@ -26,7 +26,7 @@ static int rr_init(const ccoord_resolver_host *host, void *ctx, void **ret_state
     if (host->config_get(ctx, "task_server_count", &v) == CCOORD_OK) {
         char *end = NULL, msg[256];
         n = strtol(v, &end, 10);
-        if (!*v || !end || *end || n < 1 || n > 1000000 || v[0] == '+' || v[0] == ' ') {
+        if (v[0] < '0' || v[0] > '9' || !end || *end || n < 1 || n > 1000000) {
             snprintf(msg, sizeof msg,
                      "task_server_count = %.60s: not a whole number in range; allowed: an "
                      "integer from 1 to 1000000",
