@@ -427,7 +427,9 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
         free(perr);
         r->ops.fini(r->state); /* it must accept NULL */
         r->state = NULL;
-        if (rc >= 0 || rc == CCOORD_ENOTFOUND)
+        /* only the statuses ccoord__resolver_load (and so ccoord_node_new)
+         * documents pass through; anything else is the plugin's failure */
+        if (rc != CCOORD_ECONFIG && rc != CCOORD_ENOMEM && rc != CCOORD_EABI)
             rc = CCOORD_EPLUGIN;
         goto fail;
     }
