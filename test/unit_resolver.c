@@ -430,6 +430,31 @@ static void test_resolver_failed_init_leaves_nothing_loaded(void **state)
     /* fini ran on the state init handed back */
     assert_int_equal(stat(marker, &st), 0);
     unlink(marker);
+
+    /* init's status passes through only where the loader documents it;
+     * anything else (CCOORD_EDB, CCOORD_ENOTFOUND, a positive value...) is
+     * the plugin's failure */
+    {
+        static const struct {
+            const char *status;
+            int want;
+        } map[] = {{"-2", CCOORD_ENOMEM}, {"-6", CCOORD_EABI}, {"-5", CCOORD_EPLUGIN},
+                   {"-4", CCOORD_EPLUGIN}, {"-7", CCOORD_EPLUGIN}, {"-1", CCOORD_EPLUGIN},
+                   {"1", CCOORD_EPLUGIN}, {"-999", CCOORD_EPLUGIN}};
+        size_t i;
+        for (i = 0; i < sizeof map / sizeof map[0]; i++) {
+            int rc;
+            assert_int_equal(ccoord__kvlist_set(&params, "status", map[i].status, "t"),
+                             CCOORD_OK);
+            rc = load("t_initfail", plugindir, &params, NULL, &r, err, sizeof err);
+            if (rc != map[i].want)
+                fail_msg("init returning %s: load gave %s, want %s", map[i].status,
+                         ccoord_errname(rc), ccoord_errname(map[i].want));
+            assert_null(r);
+            assert_int_equal(stat(marker, &st), 0);
+            unlink(marker);
+        }
+    }
     ccoord__kvlist_free(&params);
 
     /* the loader is usable afterwards */

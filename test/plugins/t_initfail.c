@@ -1,10 +1,12 @@
 /*
  * test/plugins/t_initfail.c: init allocates its state, hands it back
- * through *ret_state, then fails with CCOORD_ECONFIG and a message from
+ * through *ret_state, then fails with CCOORD_ECONFIG (or the status the
+ * "status" setting gives, a decimal integer) and a message from
  * host->mem_alloc.  The host must still call fini(state): fini creates the
  * file named by the "marker" setting (when set) and frees the state.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <clustercoord/resolver.h>
@@ -14,7 +16,7 @@ typedef struct tf_state {
     char marker[1024];
 } tf_state;
 
-static const char *const tf_keys[] = {"marker", NULL};
+static const char *const tf_keys[] = {"marker", "status", NULL};
 
 static int tf_init(const ccoord_resolver_host *host, void *ctx, void **ret_state, char **err)
 {
@@ -31,6 +33,8 @@ static int tf_init(const ccoord_resolver_host *host, void *ctx, void **ret_state
     *err = host->mem_alloc(sizeof text);
     if (*err)
         memcpy(*err, text, sizeof text);
+    if (host->config_get(ctx, "status", &v) == CCOORD_OK)
+        return atoi(v);
     return CCOORD_ECONFIG;
 }
 
