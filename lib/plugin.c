@@ -177,30 +177,24 @@ static void host_table(ccoord_resolver_host *h)
 
 /* ---- loading ------------------------------------------------------------ */
 
-/* Refuses a plugin whose file, or any directory on its real path up to /,
- * could be changed by another user: writable by group or others.  A
- * directory with the sticky bit owned by root or by this process's user
- * (such as /tmp) is accepted on the way up, above the plugin's own
- * directory: others may add entries there but cannot replace or rename
- * ours.  The plugin's own directory gets no such exception: there another
- * user could add <name>.so of their own (even for a stock name, which
- * would otherwise fall back to the built-in). */
-static int check_perms(const char *path, char *err, size_t errlen)
+/* Walks from the file in p (an absolute path, modified) up to /, refusing
+ * anything writable by group or others.  A directory with the sticky bit
+ * owned by root or by this process's user (such as /tmp) is accepted on
+ * the way up, above the plugin's own directory: others may add entries
+ * there but cannot replace or rename ours.  The plugin's own directory
+ * gets no such exception: there another user could add <name>.so of their
+ * own (even for a stock name, which would otherwise fall back to the
+ * built-in). */
+static int walk_up(const char *path, char *p, char *err, size_t errlen)
 {
-    char *real = realpath(path, NULL);
     struct stat st;
     char *slash;
-    int rc = CCOORD_OK, depth = 0; /* 0: the file, 1: its directory, 2+: above */
-    if (!real) {
-        ccoord__fmt(err, errlen, "cannot resolve %s: %s", path, strerror(errno));
-        return CCOORD_EPLUGIN;
-    }
+    int depth = 0; /* 0: the file, 1: its directory, 2+: above */
     for (;;) {
-        const char *what = real[0] ? real : "/";
+        const char *what = p[0] ? p : "/";
         if (stat(what, &st) != 0) {
             ccoord__fmt(err, errlen, "cannot stat %s: %s", what, strerror(errno));
-            rc = CCOORD_EPLUGIN;
-            break;
+            return CCOORD_EPLUGIN;
         }
         if ((st.st_mode & (S_IWGRP | S_IWOTH)) &&
             (depth < 2 || !(st.st_mode & S_ISVTX) || (st.st_uid != 0 && st.st_uid != geteuid()))) {
@@ -209,22 +203,77 @@ static int check_perms(const char *path, char *err, size_t errlen)
                         "directories writable only by their owner",
                         path, what, (st.st_mode & S_IWOTH) ? "others" : "its group",
                         (unsigned)(st.st_mode & 07777));
-            rc = CCOORD_EPLUGIN;
-            break;
+            return CCOORD_EPLUGIN;
         }
         depth++;
-        if (!real[0] || strcmp(real, "/") == 0)
-            break;
-        slash = strrchr(real, '/');
+        if (!p[0] || strcmp(p, "/") == 0)
+            return CCOORD_OK;
+        slash = strrchr(p, '/');
         if (!slash)
-            break;
-        if (slash == real)
-            real[1] = '\0'; /* "/" last */
+            return CCOORD_OK;
+        while (slash > p && slash[-1] == '/') /* "a//b" */
+            slash--;
+        if (slash == p)
+            p[1] = '\0'; /* "/" last */
         else
             *slash = '\0';
     }
+}
+
+/* Refuses a plugin that another user could change or swap (walk_up): the
+ * file and every directory on its real path, and also every directory on
+ * the path as written, which holds any symbolic link on the way (a link
+ * in a world-writable directory could be pointed elsewhere).  On
+ * CCOORD_OK *ret_real is the checked real path (free()), which is what
+ * gets opened, so a link cannot be switched between check and dlopen. */
+static int check_perms(const char *path, char **ret_real, char *err, size_t errlen)
+{
+    char *real = realpath(path, NULL), *copy = NULL, *lex = NULL;
+    int rc;
+    if (!real) {
+        ccoord__fmt(err, errlen, "cannot resolve %s: %s", path, strerror(errno));
+        return CCOORD_EPLUGIN;
+    }
+    copy = ccoord__strdup(real);
+    if (path[0] == '/') {
+        lex = ccoord__strdup(path);
+    } else {
+        char *cwd = getcwd(NULL, 0);
+        size_t n = cwd ? strlen(cwd) + strlen(path) + 2 : 0;
+        lex = cwd ? ccoord__malloc(n) : NULL;
+        if (lex)
+            snprintf(lex, n, "%s/%s", cwd, path);
+        if (!cwd) {
+            ccoord__fmt(err, errlen, "resolver %s: cannot read the working directory: %s", path,
+                        strerror(errno));
+            free(copy);
+            free(real);
+            return CCOORD_EPLUGIN;
+        }
+        free(cwd);
+    }
+    if (!copy || !lex) {
+        rc = CCOORD_ENOMEM;
+    } else {
+        rc = walk_up(path, real, err, errlen);
+        if (!rc)
+            rc = walk_up(path, lex, err, errlen);
+    }
     free(real);
+    free(lex);
+    if (rc)
+        free(copy);
+    else
+        *ret_real = copy;
     return rc;
+}
+
+/* 1 when path does not exist (so a stock name may fall back to its
+ * built-in copy); any other failure to look (EACCES...) is not absence. */
+static int absent(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) != 0 && (errno == ENOENT || errno == ENOTDIR);
 }
 
 static const char *base_of(const char *path, char *out, size_t outlen)
@@ -252,11 +301,16 @@ static int take_ops(ccoord__resolver *r, const ccoord_resolver_ops *ops, const c
         return CCOORD_EPLUGIN;
     }
     if (ops->abi_major != CCOORD_RESOLVER_ABI_MAJOR || ops->abi_minor > CCOORD_RESOLVER_ABI_MINOR) {
+        /* "1.0" while there is one minor, "1.0 to 1.3" once there are more */
+        char range[48];
+        if (CCOORD_RESOLVER_ABI_MINOR == 0)
+            ccoord__fmt(range, sizeof range, "%d.0", CCOORD_RESOLVER_ABI_MAJOR);
+        else
+            ccoord__fmt(range, sizeof range, "%d.0 to %d.%d", CCOORD_RESOLVER_ABI_MAJOR,
+                        CCOORD_RESOLVER_ABI_MAJOR, CCOORD_RESOLVER_ABI_MINOR);
         ccoord__fmt(err, errlen,
-                    "resolver %s was built for resolver ABI %u.%u; this library supports "
-                    "%d.0 to %d.%d",
-                    r->path, ops->abi_major, ops->abi_minor, CCOORD_RESOLVER_ABI_MAJOR,
-                    CCOORD_RESOLVER_ABI_MAJOR, CCOORD_RESOLVER_ABI_MINOR);
+                    "resolver %s was built for resolver ABI %u.%u; this library supports %s",
+                    r->path, ops->abi_major, ops->abi_minor, range);
         return CCOORD_EABI;
     }
     if (ops->struct_size < OPS_MIN_SIZE) {
@@ -370,7 +424,7 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
     r->log_ctx = log_ctx;
     host_table(&r->host);
 
-    if (bi && access(path, F_OK) != 0) {
+    if (bi && absent(path)) {
         r->path = ccoord__strdup("(built into libclustercoord)");
         if (!r->path) {
             free(r);
@@ -379,6 +433,7 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
         ops = bi->entry();
     } else {
         ccoord_resolver_entry_fn entry;
+        char *real = NULL;
         r->path = ccoord__strdup(path);
         if (!r->path) {
             free(r);
@@ -389,11 +444,12 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
             rc = CCOORD_EPLUGIN;
             goto fail;
         }
-        rc = check_perms(path, err, errlen);
+        rc = check_perms(path, &real, err, errlen);
         if (rc)
             goto fail;
         dlerror();
-        r->handle = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        r->handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+        free(real);
         if (!r->handle) {
             const char *de = dlerror();
             ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (check its dependencies "
