@@ -6,6 +6,11 @@
  *
  * task_nodes = node-1,node-2 ,node-3 (mandatory; comma-separated node ids,
  * white space around each trimmed; no empty entry).
+ *
+ * A pass that leaves tasks unassigned logs one WARN line, the list as
+ * configured:
+ *   "No task node of [<list>] is live; N task(s) left unassigned"
+ *   "No live task node of [<list>] can run N task(s); left unassigned"
  */
 #include "../resolver_util.h"
 
@@ -123,8 +128,14 @@ static int tn_resolve(void *state, ccoord_resolver_batch *b)
     }
     if (left) {
         char msg[400];
-        snprintf(msg, sizeof msg, "%s task node of [%.200s] can run them; %zu task(s) left "
-                 "unassigned", live ? "No live" : "No task node is live; no", s->list, left);
+        if (live)
+            snprintf(msg, sizeof msg,
+                     "No live task node of [%.200s] can run %zu task(s); left unassigned",
+                     s->list, left);
+        else
+            snprintf(msg, sizeof msg,
+                     "No task node of [%.200s] is live; %zu task(s) left unassigned", s->list,
+                     left);
         h->log_msg(s->ctx, CCOORD_LOG_WARN, msg);
     }
     free(ok);
