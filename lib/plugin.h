@@ -23,7 +23,9 @@ typedef void (*ccoord__log_fn)(void *log_ctx, int level, const char *msg);
  * file, a dlopen failure (dlerror text), a missing entry symbol, another
  * ABI major, a newer minor, a descriptor smaller than the 1.0 layout, a
  * NULL mandatory function, a name that differs from the file's basename,
- * a file or any directory up to / writable by group or others, a
+ * a file or any directory up to / (on the path as written and on the real
+ * path) writable by group or others, except sticky directories owned by
+ * root or this user above the plugin's own directory (such as /tmp), a
  * [task_resolver] key the plugin does not list, a failing init (whose
  * message is passed on).  Failure leaves nothing loaded.
  * Returns CCOORD_OK, CCOORD_EPLUGIN, CCOORD_EABI, CCOORD_ECONFIG or
