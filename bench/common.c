@@ -153,6 +153,8 @@ ccoord_node *bn_node(const char *backend, const char *sqlite_file, const char *g
     cset(c, "cluster_config", "node_id", id);
     snprintf(buf, sizeof buf, "%ld", interval_ms);
     cset(c, "cluster_config", "heartbeat_interval", buf);
+    if (getenv("CCOORD_BENCH_CONNECT_TIMEOUT"))
+        cset(c, "datasource", "connect_timeout", getenv("CCOORD_BENCH_CONNECT_TIMEOUT"));
     if (ccoord_node_new(c, &n) != CCOORD_OK)
         bn_die("ccoord_node_new(%s): %s", id, ccoord_config_error(c));
     ccoord_config_free(c);

@@ -119,6 +119,7 @@ for p in failover steady acquire resolve scale; do
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ccoord-bench.XXXXXX") || exit 1
+chmod 755 "$tmp" # the postgres user must reach its data directory below
 export CCOORD_BENCH_TMP="$tmp"
 rows="$tmp/rows"
 : >"$rows"

@@ -29,6 +29,7 @@ static int members = 100;
 static long interval_ms = 1000;
 static char group[96];
 static _Atomic int next_join = 1;
+static int join_end; /* joiners stop before this index */
 static _Atomic int join_failed;
 static _Atomic unsigned long removed, self_evicted;
 
@@ -48,7 +49,7 @@ static void *joiner(void *arg)
     (void)arg;
     for (;;) {
         int i = atomic_fetch_add(&next_join, 1);
-        if (i >= members)
+        if (i >= join_end)
             break;
         if (ccoord_join(n[i]) != CCOORD_OK) {
             bn_log("join m%04d: %s", i, ccoord_errmsg(n[i]));
@@ -69,7 +70,7 @@ static int leader_sees(void)
 
 int main(int argc, char **argv)
 {
-    int hold = 300, probe = 0, i, nthreads = 8;
+    int hold = 300, probe = 0, i, nthreads = 8, batch = 50;
     pthread_t th[8];
     bn_obs *obs;
     int server;
@@ -82,10 +83,12 @@ int main(int argc, char **argv)
             hold = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--interval") && i + 1 < argc)
             interval_ms = atol(argv[++i]);
+        else if (!strcmp(argv[i], "--batch") && i + 1 < argc)
+            batch = atoi(argv[++i]);
         else if (!strcmp(argv[i], "--probe"))
             probe = 1;
         else
-            bn_die("usage: scale --members M [--hold S] [--interval MS] [--probe]");
+            bn_die("usage: scale --members M [--hold S] [--interval MS] [--batch N] [--probe]");
     }
     if (members < 2)
         bn_die("--members: at least 2");
@@ -99,6 +102,7 @@ int main(int argc, char **argv)
                    members);
     }
     snprintf(group, sizeof group, "scale-%d-%d", members, (int)getpid());
+    setenv("CCOORD_BENCH_CONNECT_TIMEOUT", "30", 0); /* connects queue while joins settle */
     bn_prepare_schema("pgsql", NULL);
     obs = bn_obs_open("pgsql", NULL);
     server = bn_obs_have_pgss(obs) && bn_have_lead_role();
@@ -122,21 +126,36 @@ int main(int argc, char **argv)
         if (!ccoord_is_leader(n[0]))
             bn_die("the first node did not become leader");
     }
+    /* Ramp in batches: every join bumps the group version, and then every
+     * node re-reads the member list (and polls 4 times an interval for one
+     * interval), so joining all at once costs O(members^2) rows per second
+     * and starves the server; between batches the cluster settles. */
     if (nthreads > members - 1)
         nthreads = members - 1;
-    for (i = 0; i < nthreads; i++)
-        pthread_create(&th[i], NULL, joiner, NULL);
-    for (i = 0; i < nthreads; i++)
-        pthread_join(th[i], NULL);
-    if (atomic_load(&join_failed))
-        bn_die("%d node(s) failed to join", atomic_load(&join_failed));
-    {
-        int64_t end = bn_now_ns() + 600000000000LL;
-        while (leader_sees() != members && bn_now_ns() < end)
+    if (batch < 1)
+        batch = 1;
+    while (atomic_load(&next_join) < members) {
+        int64_t end;
+        join_end = atomic_load(&next_join) + batch;
+        if (join_end > members)
+            join_end = members;
+        for (i = 0; i < nthreads; i++)
+            pthread_create(&th[i], NULL, joiner, NULL);
+        for (i = 0; i < nthreads; i++)
+            pthread_join(th[i], NULL);
+        atomic_store(&next_join, join_end);
+        if (atomic_load(&join_failed))
+            bn_die("%d node(s) failed to join (%d joined so far)", atomic_load(&join_failed),
+                   join_end);
+        end = bn_now_ns() + 600000000000LL;
+        while (leader_sees() != join_end && bn_now_ns() < end)
             bn_sleep_ms(100);
-        if (leader_sees() != members)
+        if (leader_sees() != join_end)
             bn_die("the leader sees %d of %d members 600 s after the joins", leader_sees(),
-                   members);
+                   join_end);
+        bn_log("scale: %d joined, %.1f s", join_end, (double)(bn_now_ns() - t0) / 1e9);
+        if (join_end < members)
+            bn_sleep_ms(2.0 * (double)interval_ms);
     }
     t_ramp = bn_now_ns();
     bn_log("scale: %d members joined and seen by the leader in %.1f s (ramp: %lu removed, %lu "

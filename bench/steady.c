@@ -161,7 +161,7 @@ int main(int argc, char **argv)
         bn_die("node 0 lost the leadership during the measurement");
 
     snprintf(set, sizeof set, "%s, %ld ms heartbeat, %d members, %d task%s (each registered on "
-             "every member), %d windows of %.0f s",
+             "every member), %d windows of %g s",
              backend, interval_ms, members, tasks, tasks == 1 ? "" : "s", windows, window_s);
     {
         bn_stats sfs = bn_stats_of(fs, (size_t)windows), sfc = bn_stats_of(fc, (size_t)windows);
