@@ -240,8 +240,9 @@ typedef struct pass {
     ccoord__batch_task *tasks;
     char **tnames;
     size_t task_count;
-    size_t **can;      /* per task: member indexes */
+    size_t **can;      /* per task: member indexes (or all_members) */
     size_t *can_count, *can_cap;
+    size_t *all_members; /* 0..member_count-1, shared by tasks every member registered */
     long *assign;
 } pass;
 
@@ -255,7 +256,7 @@ static void pass_free(pass *p)
     }
     for (i = 0; i < p->task_count; i++) {
         free(p->tnames[i]);
-        if (p->can)
+        if (p->can && p->can[i] != p->all_members)
             free(p->can[i]);
     }
     free(p->members);
@@ -267,6 +268,7 @@ static void pass_free(pass *p)
     free(p->can);
     free(p->can_count);
     free(p->can_cap);
+    free(p->all_members);
     free(p->assign);
 }
 
@@ -277,6 +279,93 @@ static int cmp_size(const void *a, const void *b)
 }
 
 #define CAN_CHUNK 500
+
+/* One kind of registration read for the pass's unassigned tasks, in
+ * chunks of CAN_CHUNK names.  counts: "SELECT name, COUNT(*) ... node_id
+ * IN (live members) GROUP BY name"; a task whose count is every live
+ * member gets ps->all_members, one with a smaller non-zero count keeps
+ * that count in can_cap (can stays NULL) for the pairs read.  !counts:
+ * "SELECT name, node_id" for those tasks only. */
+static int read_can_run(ccoord_node *n, ccoord__db *db, pass *ps, ccoord__map *tidx,
+                        ccoord__map *midx, int counts)
+{
+    ccoord__buf b;
+    dbi_result r;
+    size_t i = 0, m;
+    int rc = CCOORD_OK;
+    const char *p = n->s.table_prefix;
+    ccoord__buf_init(&b);
+    while (!rc && i < ps->task_count) {
+        size_t in_chunk = 0;
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, counts ? "SELECT name, COUNT(*) FROM %stask_nodes"
+                                    : "SELECT name, node_id FROM %stask_nodes", p);
+        rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " AND name IN (");
+        for (; !rc && i < ps->task_count && in_chunk < CAN_CHUNK; i++) {
+            if (!counts && (ps->can[i] || ps->can_cap[i] == 0))
+                continue;
+            if (in_chunk++)
+                ccoord__buf_add(&b, ", ");
+            rc = ccoord__q(db, &b, ps->tnames[i]);
+        }
+        ccoord__buf_add(&b, ")");
+        if (counts) {
+            ccoord__buf_add(&b, " AND node_id IN (");
+            for (m = 0; !rc && m < ps->member_count; m++) {
+                if (m)
+                    ccoord__buf_add(&b, ", ");
+                rc = ccoord__q(db, &b, ps->mids[m]);
+            }
+            ccoord__buf_add(&b, ") GROUP BY name");
+        }
+        if (rc || in_chunk == 0)
+            break;
+        rc = b.oom ? CCOORD_ENOMEM
+                   : ccoord__db_exec(db, counts ? "count task registrations"
+                                                : "read task registrations", b.data, &r);
+        if (rc)
+            break;
+        while (dbi_result_next_row(r)) {
+            const char *tn = ccoord__res_str(r, 1);
+            uintptr_t t = tn ? (uintptr_t)ccoord__map_get(tidx, tn) : 0;
+            size_t ti;
+            if (!t)
+                continue;
+            ti = t - 1;
+            if (counts) {
+                long long c = ccoord__res_ll(r, 2);
+                if (c >= (long long)ps->member_count) {
+                    ps->can[ti] = ps->all_members;
+                    ps->can_count[ti] = ps->can_cap[ti] = ps->member_count;
+                } else if (c > 0) {
+                    ps->can_cap[ti] = (size_t)c;
+                }
+            } else {
+                const char *nid = ccoord__res_str(r, 2);
+                uintptr_t mi = nid ? (uintptr_t)ccoord__map_get(midx, nid) : 0;
+                if (!mi || ps->can[ti] == ps->all_members)
+                    continue;
+                if (!ps->can[ti] || ps->can_count[ti] == ps->can_cap[ti]) {
+                    /* the count is exact unless a registration came between
+                     * the two reads: then grow */
+                    size_t ncap = ps->can[ti] ? ps->can_cap[ti] * 2 : ps->can_cap[ti];
+                    size_t *x = ccoord__realloc(ps->can[ti], ncap * sizeof *x);
+                    if (!x) {
+                        rc = CCOORD_ENOMEM;
+                        break;
+                    }
+                    ps->can[ti] = x;
+                    ps->can_cap[ti] = ncap;
+                }
+                ps->can[ti][ps->can_count[ti]++] = mi - 1;
+            }
+        }
+        dbi_result_free(r);
+    }
+    ccoord__buf_free(&b);
+    return rc;
+}
 
 /* Reads members (join order), unassigned tasks, who can run them, loads. */
 static int read_batch(ccoord_node *n, ccoord__db *db, pass *ps, const char *exclude)
@@ -410,51 +499,29 @@ static int read_batch(ccoord_node *n, ccoord__db *db, pass *ps, const char *excl
     }
     dbi_result_free(r);
 
-    /* who can run what: the unassigned tasks' registrations, looked up by
-     * the task_nodes primary key in chunks of names (no join, so no plan
-     * that depends on table statistics) */
-    for (i = 0; !rc && i < ps->task_count; i += CAN_CHUNK) {
-        size_t k;
-        ccoord__buf_reset(&b);
-        ccoord__buf_addf(&b, "SELECT name, node_id FROM %stask_nodes", p);
-        rc = where_group(db, &b, n);
-        ccoord__buf_add(&b, " AND name IN (");
-        for (k = i; !rc && k < ps->task_count && k < i + CAN_CHUNK; k++) {
-            if (k > i)
-                ccoord__buf_add(&b, ", ");
-            rc = ccoord__q(db, &b, ps->tnames[k]);
-        }
-        ccoord__buf_add(&b, ")");
-        if (!rc)
-            rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "read task registrations", b.data, &r);
-        if (rc)
-            break;
-        while (dbi_result_next_row(r)) {
-            const char *tn = ccoord__res_str(r, 1), *nid = ccoord__res_str(r, 2);
-            uintptr_t t = tn ? (uintptr_t)ccoord__map_get(tidx, tn) : 0;
-            uintptr_t m = nid ? (uintptr_t)ccoord__map_get(midx, nid) : 0;
-            size_t ti;
-            if (!t || !m)
-                continue;
-            ti = t - 1;
-            if (ps->can_count[ti] == ps->can_cap[ti]) {
-                size_t ncap = ps->can_cap[ti] ? ps->can_cap[ti] * 2 : 4;
-                size_t *x = ccoord__realloc(ps->can[ti], ncap * sizeof *x);
-                if (!x) {
-                    rc = CCOORD_ENOMEM;
-                    break;
-                }
-                ps->can[ti] = x;
-                ps->can_cap[ti] = ncap;
-            }
-            ps->can[ti][ps->can_count[ti]++] = m - 1;
-        }
-        dbi_result_free(r);
+    /* Who can run what.  First, per chunk of names, how many of the live
+     * members registered each task (counted by the server): a task every
+     * member registered shares one "all members" list, so the common case
+     * (every node registers the same tasks) moves one row per task instead
+     * of one per task and member.  The pairs are then read only for the
+     * tasks some members did not register.  Both are lookups by the
+     * task_nodes primary key (no join, so no plan that depends on table
+     * statistics). */
+    ps->all_members = ccoord__calloc(ps->member_count + 1, sizeof *ps->all_members);
+    if (!ps->all_members) {
+        rc = CCOORD_ENOMEM;
+        goto out;
     }
+    for (i = 0; i < ps->member_count; i++)
+        ps->all_members[i] = i;
+    if (ps->member_count)
+        rc = read_can_run(n, db, ps, tidx, midx, 1);
+    if (!rc)
+        rc = read_can_run(n, db, ps, tidx, midx, 0);
     if (rc)
         goto out;
     for (i = 0; i < ps->task_count; i++) {
-        if (ps->can_count[i] > 1)
+        if (ps->can_count[i] > 1 && ps->can[i] != ps->all_members)
             qsort(ps->can[i], ps->can_count[i], sizeof(size_t), cmp_size);
         ps->tasks[i].name = ps->tnames[i];
         ps->tasks[i].can_run = ps->can[i];
