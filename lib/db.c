@@ -12,11 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 /* libdbi's instance set-up scans and dlopens every driver; the MySQL
  * client library's initialisation is not safe to run twice at once, so
  * instance creation and shutdown are serialised. */
-int ccoord__sqlite_pragma(void *conn, const char *sql, char *err, size_t errlen);
+int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
+                          size_t errlen);
 
 static pthread_mutex_t inst_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -118,7 +121,7 @@ static int session_setup(ccoord__db *db)
         /* WAL: readers never block the writer; several processes may share
          * the file.  Run directly, see db_sqlite.c. */
         if (ccoord__sqlite_pragma(db->conn, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-                                  db->err, sizeof db->err))
+                                  db->stmt_timeout_ns, db->err, sizeof db->err))
             return CCOORD_EDB;
         break;
     case CCOORD__PGSQL:
@@ -148,6 +151,15 @@ static int session_setup(ccoord__db *db)
     return CCOORD_OK;
 }
 
+/* After a failed connect: exponential backoff 50 ms .. 2 s. */
+static void back_off(ccoord__db *db, int64_t now)
+{
+    db->backoff_ns = db->backoff_ns ? db->backoff_ns * 2 : 50000000;
+    if (db->backoff_ns > 2000000000)
+        db->backoff_ns = 2000000000;
+    db->next_connect_ns = now + db->backoff_ns;
+}
+
 int ccoord__db_connect(ccoord__db *db, int force)
 {
     const ccoord__settings *s = db->s;
@@ -162,6 +174,27 @@ int ccoord__db_connect(ccoord__db *db, int force)
     }
     if (!force && now < db->next_connect_ns)
         return CCOORD_EDB; /* keep the last error; still backing off */
+    if (db->dialect == CCOORD__SQLITE) {
+        /* Checked here, not left to the driver: libdbd-sqlite3 leaks the
+         * handle of a failed sqlite3_open, and its message does not name
+         * the directory. */
+        const char *dir = s->dbdir ? s->dbdir : ".";
+        struct stat st;
+        char eb[128];
+        const char *why = NULL;
+        if (stat(dir, &st) != 0)
+            why = strerror_r(errno, eb, sizeof eb);
+        else if (!S_ISDIR(st.st_mode))
+            why = "not a directory";
+        else if (access(dir, W_OK | X_OK) != 0)
+            why = "not writable by this process (SQLite needs to create its journal files there)";
+        if (why) {
+            ccoord__fmt(db->err, sizeof db->err, "connect to sqlite3 database %s/%s: directory %s: %s",
+                        dir, s->dbname, dir, why);
+            back_off(db, now);
+            return CCOORD_EDB;
+        }
+    }
     c = dbi_conn_new_r(s->driver, db->inst);
     if (!c) {
         ccoord__fmt(db->err, sizeof db->err,
@@ -209,11 +242,7 @@ int ccoord__db_connect(ccoord__db *db, int force)
                         s->username ? s->username : "(default user)");
         conn_error(db, c, what);
         dbi_conn_close(c);
-        /* exponential backoff 50 ms .. 2 s */
-        db->backoff_ns = db->backoff_ns ? db->backoff_ns * 2 : 50000000;
-        if (db->backoff_ns > 2000000000)
-            db->backoff_ns = 2000000000;
-        db->next_connect_ns = now + db->backoff_ns;
+        back_off(db, now);
         return CCOORD_EDB;
     }
     pthread_mutex_lock(&db->wd_mu);
@@ -226,10 +255,7 @@ int ccoord__db_connect(ccoord__db *db, int force)
         memcpy(keep, db->err, sizeof keep);
         ccoord__db_disconnect(db);
         memcpy(db->err, keep, sizeof keep);
-        db->backoff_ns = db->backoff_ns ? db->backoff_ns * 2 : 50000000;
-        if (db->backoff_ns > 2000000000)
-            db->backoff_ns = 2000000000;
-        db->next_connect_ns = now + db->backoff_ns;
+        back_off(db, now);
         return CCOORD_EDB;
     }
     db->backoff_ns = 0;

@@ -12,21 +12,34 @@
 
 #include "internal.h"
 
-int ccoord__sqlite_pragma(void *conn, const char *sql, char *err, size_t errlen);
+int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
+                          size_t errlen);
 
-int ccoord__sqlite_pragma(void *conn, const char *sql, char *err, size_t errlen)
+/* Runs sql; while SQLite answers BUSY or LOCKED without waiting (switching
+ * to WAL and WAL recovery can do so: the busy handler is not called when
+ * waiting could deadlock) it tries again every 10 ms until timeout_ns. */
+int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
+                          size_t errlen)
 {
     dbi_conn_t *c = conn;
-    char *msg = NULL;
     sqlite3 *db = c ? (sqlite3 *)c->connection : NULL;
+    int64_t end = ccoord__now_ns() + timeout_ns;
     if (!db) {
         ccoord__fmt(err, errlen, "%s: no sqlite3 handle", sql);
         return CCOORD_EDB;
     }
-    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
-        ccoord__fmt(err, errlen, "%s: %s", sql, msg ? msg : "failed");
+    for (;;) {
+        char *msg = NULL;
+        int rc = sqlite3_exec(db, sql, NULL, NULL, &msg);
+        if (rc == SQLITE_OK)
+            return CCOORD_OK;
+        if (((rc & 0xff) != SQLITE_BUSY && (rc & 0xff) != SQLITE_LOCKED) ||
+            ccoord__now_ns() >= end) {
+            ccoord__fmt(err, errlen, "%s: %s", sql, msg ? msg : "failed");
+            sqlite3_free(msg);
+            return CCOORD_EDB;
+        }
         sqlite3_free(msg);
-        return CCOORD_EDB;
+        ccoord__sleep_ns(10000000);
     }
-    return CCOORD_OK;
 }
