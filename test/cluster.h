@@ -47,9 +47,47 @@ typedef struct tc_cluster {
     long interval_ms;
     const char *resolver;           /* NULL: default */
     const char *resolver_params[8]; /* "key=value" */
-    tc_node nodes[TC_MAX_NODES];
+    tc_node *nodes; /* TC_MAX_NODES, heap: callbacks point into it */
     int count;
 } tc_cluster;
+
+/* The nodes of the cluster a test has not freed yet.  A failing assertion
+ * leaves its test by longjmp, past tc_free(): the nodes' threads would go
+ * on calling back into the test's dead stack.  So the nodes live on the
+ * heap, and the next tc_init() (or the end of tc_run_all) frees what a
+ * failed test left behind. */
+static tc_node *tc_live_nodes;
+static int tc_live_count;
+
+static inline void tc_free_nodes(tc_node *nodes, int count)
+{
+    int i;
+    for (i = 0; i < count; i++) {
+        if (nodes[i].node) {
+            ccoord__test_freeze(nodes[i].node, 0);
+            ccoord_node_free(nodes[i].node);
+        }
+        nodes[i].node = NULL;
+        pthread_mutex_destroy(&nodes[i].mu);
+        free(nodes[i].ev);
+        nodes[i].ev = NULL;
+    }
+    free(nodes);
+}
+
+static inline void tc_reap(void)
+{
+    if (tc_live_nodes)
+        tc_free_nodes(tc_live_nodes, tc_live_count);
+    tc_live_nodes = NULL;
+    tc_live_count = 0;
+}
+
+/* Every interval, bound and wait of the multi-node tests is multiplied by
+ * this: CCOORD_TEST_TIME_SCALE (1 to 50, default 1).  The valgrind run
+ * sets it, since memcheck runs the code many times slower and serializes
+ * its threads: the same scenarios and assertions, on a slower clock. */
+static int tc_time_scale = 1;
 
 /* The backend the current group runs on (set by main). */
 static const char *tc_backend = "sqlite3";
@@ -91,8 +129,12 @@ static inline void tc_log_cb(ccoord_node *n, int level, const char *msg, void *u
 static inline void tc_init(tc_cluster *c, long interval_ms)
 {
     int rc;
+    tc_reap();
     memset(c, 0, sizeof *c);
     c->interval_ms = interval_ms;
+    c->nodes = calloc(TC_MAX_NODES, sizeof *c->nodes);
+    assert_non_null(c->nodes);
+    tc_live_nodes = c->nodes;
     rc = tu_ns_setup(&c->ns, tc_backend);
     if (rc == 1) {
         if (tu_in_ci())
@@ -143,6 +185,7 @@ static tc_node *tc_add(tc_cluster *c, const char *id)
     ccoord_on_member_change(t->node, tc_member_cb, t);
     ccoord_on_task_change(t->node, tc_task_cb, t);
     c->count++;
+    tc_live_count = c->count;
     return t;
 }
 
@@ -163,17 +206,13 @@ static inline void tc_start(tc_cluster *c, int n)
 
 static inline void tc_free(tc_cluster *c)
 {
-    int i;
-    for (i = 0; i < c->count; i++) {
-        if (c->nodes[i].node) {
-            ccoord__test_freeze(c->nodes[i].node, 0);
-            ccoord_node_free(c->nodes[i].node);
-        }
-        c->nodes[i].node = NULL;
-        pthread_mutex_destroy(&c->nodes[i].mu);
-        free(c->nodes[i].ev);
-        c->nodes[i].ev = NULL;
+    tc_free_nodes(c->nodes, c->count);
+    if (tc_live_nodes == c->nodes) {
+        tc_live_nodes = NULL;
+        tc_live_count = 0;
     }
+    c->nodes = NULL;
+    c->count = 0;
     tu_ns_teardown(&c->ns);
 }
 
@@ -276,7 +315,8 @@ static inline int tc_leader(tc_cluster *c, int *ret_leaders)
     return leader;
 }
 
-/* Polls cond every 2 ms for up to timeout_ms; returns elapsed ms or -1. */
+/* Polls cond every 2 ms for up to timeout_ms (times tc_time_scale);
+ * returns elapsed ms or -1. */
 #define TC_WAIT(timeout_ms, cond)                                   \
     ({                                                              \
         int64_t tc_t0_ = tu_now_ms(), tc_r_ = -1;                   \
@@ -285,7 +325,7 @@ static inline int tc_leader(tc_cluster *c, int *ret_leaders)
                 tc_r_ = tu_now_ms() - tc_t0_;                       \
                 break;                                              \
             }                                                       \
-            if (tu_now_ms() - tc_t0_ > (timeout_ms))                \
+            if (tu_now_ms() - tc_t0_ > (timeout_ms) * tc_time_scale) \
                 break;                                              \
             tu_sleep_ms(2);                                         \
         }                                                           \
@@ -299,12 +339,24 @@ static inline int tc_run_all(const char *name, const struct CMUnitTest *tests, s
     int nb = tu_backend_names(names, TU_MAX_BACKENDS), i, failed = 0;
     char group[64];
     /* CCOORD_TEST_FILTER="*leave*" runs only the matching tests */
+    const char *scale = getenv("CCOORD_TEST_TIME_SCALE");
     if (getenv("CCOORD_TEST_FILTER"))
         cmocka_set_test_filter(getenv("CCOORD_TEST_FILTER"));
+    if (scale && *scale) {
+        char *end;
+        long v = strtol(scale, &end, 10);
+        if (*end || v < 1 || v > 50) {
+            fprintf(stderr, "CCOORD_TEST_TIME_SCALE = %s: not a whole number from 1 to 50\n",
+                    scale);
+            return 1;
+        }
+        tc_time_scale = (int)v;
+    }
     for (i = 0; i < nb; i++) {
         tc_backend = names[i];
         snprintf(group, sizeof group, "%s/%s", name, names[i]);
         failed += _cmocka_run_group_tests(group, tests, count, NULL, NULL);
+        tc_reap();
     }
     return failed;
 }

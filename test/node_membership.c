@@ -12,9 +12,9 @@
 
 #include <dirent.h>
 
-#define IV 100          /* heartbeat interval in ms */
+#define IV (100 * tc_time_scale) /* heartbeat interval in ms */
 #define TIMEOUT (3 * IV) /* heartbeat_max_retry 3 */
-#define SLACK 150        /* scheduling + database latency allowance */
+#define SLACK (150 * tc_time_scale) /* scheduling + database latency allowance */
 
 static void test_membership_three_nodes_see_each_other(void **state)
 {
@@ -65,7 +65,7 @@ static void test_membership_one_leader_at_a_time(void **state)
     tc_start(&c, 3);
     assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
     start = tu_now_ms();
-    while (tu_now_ms() - start < 1500) {
+    while (tu_now_ms() - start < 1500 * tc_time_scale) {
         tc_leader(&c, &leaders);
         if (leaders > max_leaders)
             max_leaders = leaders;
@@ -148,7 +148,12 @@ static void test_membership_stopped_node_removed_after_its_lease_lapsed(void **s
     {
         const char *xid = ccoord_node_id(x);
         int a = x == c.nodes[1].node ? 0 : 0, b = x == c.nodes[1].node ? 2 : 1;
-        assert_true(TC_WAIT(5000, !tc_has_member(&c.nodes[a], xid) && !tc_has_member(&c.nodes[b], xid)) >= 0);
+        /* the member list changes before the callback runs: wait for both */
+        TC_WAIT(5000, !tc_has_member(&c.nodes[a], xid) && !tc_has_member(&c.nodes[b], xid) &&
+                          tc_first(&c.nodes[a], 0, CCOORD_MEMBER_REMOVED, xid, t0) >= 0 &&
+                          tc_first(&c.nodes[b], 0, CCOORD_MEMBER_REMOVED, xid, t0) >= 0);
+        assert_false(tc_has_member(&c.nodes[a], xid));
+        assert_false(tc_has_member(&c.nodes[b], xid));
         gone0 = tc_first(&c.nodes[a], 0, CCOORD_MEMBER_REMOVED, xid, t0);
         gone2 = tc_first(&c.nodes[b], 0, CCOORD_MEMBER_REMOVED, xid, t0);
         if (gone0 < 0 || gone2 < 0)
@@ -271,11 +276,13 @@ static void test_membership_twenty_nodes_start_at_once_on_empty_database(void **
         st[i].rc = -100;
         assert_int_equal(pthread_create(&th[i], NULL, start_one, &st[i]), 0);
     }
-    for (i = 0; i < 20; i++) {
+    /* every join has returned before anything is asserted: a failure must
+     * not leave joins running on nodes that the next test frees */
+    for (i = 0; i < 20; i++)
         pthread_join(th[i], NULL);
+    for (i = 0; i < 20; i++)
         if (st[i].rc != CCOORD_OK)
             fail_msg("node %d: %s: %s", i, ccoord_strerror(st[i].rc), st[i].err);
-    }
     for (i = 0; i < 20; i++)
         if (TC_WAIT(10000, tc_member_count(&c.nodes[i]) == 20) < 0)
             fail_msg("node %d sees %d members", i, tc_member_count(&c.nodes[i]));

@@ -270,6 +270,17 @@ ccoord_config *tu_config(const tu_ns *ns, const char *node_id, long interval_ms)
     if (node_id)
         set_or_abort(c, "cluster_config", "node_id", node_id);
     set_or_abort(c, "task_handling", "plugin_dir", plugins && *plugins ? plugins : "build/drivers");
+    {
+        /* on the slower clock of CCOORD_TEST_TIME_SCALE (test/cluster.h)
+         * the connect timeout (default 5 s) stretches too: under valgrind
+         * 20 simultaneous password handshakes take longer than 5 s */
+        const char *sc = getenv("CCOORD_TEST_TIME_SCALE");
+        long scale = sc ? atol(sc) : 1;
+        if (scale > 1 && scale <= 50) {
+            snprintf(num, sizeof num, "%ld", 5 * scale);
+            set_or_abort(c, "datasource", "connect_timeout", num);
+        }
+    }
     return c;
 }
 
