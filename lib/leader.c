@@ -281,8 +281,8 @@ static int cmp_size(const void *a, const void *b)
 #define CAN_CHUNK 500
 
 /* One kind of registration read for the pass's unassigned tasks, in
- * chunks of CAN_CHUNK names.  counts: "SELECT name, COUNT(*) ... node_id
- * IN (live members) GROUP BY name"; a task whose count is every live
+ * chunks of CAN_CHUNK names.  counts: per task, how many of its
+ * registrations are of live members; a task whose count is every live
  * member gets ps->all_members, one with a smaller non-zero count keeps
  * that count in can_cap (can stays NULL) for the pairs read.  !counts:
  * "SELECT name, node_id" for those tasks only. */
@@ -298,9 +298,25 @@ static int read_can_run(ccoord_node *n, ccoord__db *db, pass *ps, ccoord__map *t
     while (!rc && i < ps->task_count) {
         size_t in_chunk = 0;
         ccoord__buf_reset(&b);
-        ccoord__buf_addf(&b, counts ? "SELECT name, COUNT(*) FROM %stask_nodes"
-                                    : "SELECT name, node_id FROM %stask_nodes", p);
-        rc = where_group(db, &b, n);
+        if (counts) {
+            /* the live-member test is in the select list, not in WHERE:
+             * there a planner may trade the primary key lookup by name
+             * for the node_id index and scan the whole table.  In a
+             * derived table, as libdbd-sqlite3 copies each expression of
+             * the outer select list into a 128-byte buffer (it aborts on
+             * a longer one). */
+            ccoord__buf_add(&b, "SELECT name, SUM(live) FROM (SELECT name, CASE WHEN node_id IN (");
+            for (m = 0; !rc && m < ps->member_count; m++) {
+                if (m)
+                    ccoord__buf_add(&b, ", ");
+                rc = ccoord__q(db, &b, ps->mids[m]);
+            }
+            ccoord__buf_addf(&b, ") THEN 1 ELSE 0 END AS live FROM %stask_nodes", p);
+        } else {
+            ccoord__buf_addf(&b, "SELECT name, node_id FROM %stask_nodes", p);
+        }
+        if (!rc)
+            rc = where_group(db, &b, n);
         ccoord__buf_add(&b, " AND name IN (");
         for (; !rc && i < ps->task_count && in_chunk < CAN_CHUNK; i++) {
             if (!counts && (ps->can[i] || ps->can_cap[i] == 0))
@@ -309,16 +325,7 @@ static int read_can_run(ccoord_node *n, ccoord__db *db, pass *ps, ccoord__map *t
                 ccoord__buf_add(&b, ", ");
             rc = ccoord__q(db, &b, ps->tnames[i]);
         }
-        ccoord__buf_add(&b, ")");
-        if (counts) {
-            ccoord__buf_add(&b, " AND node_id IN (");
-            for (m = 0; !rc && m < ps->member_count; m++) {
-                if (m)
-                    ccoord__buf_add(&b, ", ");
-                rc = ccoord__q(db, &b, ps->mids[m]);
-            }
-            ccoord__buf_add(&b, ") GROUP BY name");
-        }
+        ccoord__buf_add(&b, counts ? ")) AS r GROUP BY name" : ")");
         if (rc || in_chunk == 0)
             break;
         rc = b.oom ? CCOORD_ENOMEM

@@ -288,6 +288,48 @@ static void test_tasks_mixed_registrations_in_one_pass(void **state)
     tc_free(&c);
 }
 
+/* A pass over many members with long ids: the statements that name every
+ * live member grow with them (a driver that copied them into a fixed
+ * buffer would abort here). */
+static void test_tasks_pass_over_sixteen_members_with_long_ids(void **state)
+{
+    tc_cluster c;
+    int i, k, leader, per[16] = {0};
+    char id[200], name[32];
+    (void)state;
+    tc_init(&c, 1000 * tc_time_scale);
+    c.resolver = "roundrobin";
+    for (i = 0; i < 16; i++) {
+        memset(id, 'x', 150);
+        snprintf(id + 150, sizeof id - 150, "-%02d", i);
+        tc_join(tc_add(&c, id));
+    }
+    assert_true(TC_WAIT(10000, (leader = tc_leader(&c, NULL)) >= 0) >= 0);
+    assert_true(TC_WAIT(10000, tc_member_count(&c.nodes[leader]) == 16) >= 0);
+    for (k = 0; k < 16; k++)
+        ccoord__test_hold_resolution(c.nodes[k].node, 1);
+    for (i = 0; i < 64; i++) {
+        snprintf(name, sizeof name, "long-%02d", i);
+        for (k = 0; k < 16; k++)
+            assert_int_equal(ccoord_task_register(c.nodes[k].node, name), CCOORD_OK);
+    }
+    assert_true(TC_WAIT(5000, (leader = tc_leader(&c, NULL)) >= 0) >= 0);
+    assert_int_equal(ccoord_resolve_tasks(c.nodes[leader].node), CCOORD_OK);
+    for (k = 0; k < 16; k++)
+        ccoord__test_hold_resolution(c.nodes[k].node, 0);
+    for (i = 0; i < 64; i++) {
+        int owners, o;
+        snprintf(name, sizeof name, "long-%02d", i);
+        if (TC_WAIT(10000, (o = tc_owner(&c, name, &owners, NULL)) >= 0) < 0)
+            fail_msg("[%s] %s not owned", tc_backend, name);
+        assert_int_equal(owners, 1);
+        per[o]++;
+    }
+    for (k = 0; k < 16; k++)
+        assert_int_equal(per[k], 4); /* round robin: 64 over 16 */
+    tc_free(&c);
+}
+
 static void test_tasks_random_stays_put_across_leader_change(void **state)
 {
     tc_cluster c;
@@ -494,6 +536,7 @@ int main(void)
         cmocka_unit_test(test_tasks_completed_is_never_reassigned),
         cmocka_unit_test(test_tasks_thousand_tasks_over_five_nodes_in_one_pass),
         cmocka_unit_test(test_tasks_mixed_registrations_in_one_pass),
+        cmocka_unit_test(test_tasks_pass_over_sixteen_members_with_long_ids),
         cmocka_unit_test(test_tasks_random_stays_put_across_leader_change),
         cmocka_unit_test(test_tasks_roundrobin_waits_for_task_server_count),
         cmocka_unit_test(test_tasks_tasknode_skips_dead_nodes),
