@@ -10,7 +10,8 @@
 # stops and starts that server and SIGSTOPs its processes.  The server is
 # stopped whatever happens.  Exit status: 0 when every backend passed.
 # A backend whose server cannot be started is a failure under CI=true and
-# is skipped (with a message) otherwise.
+# is skipped (with a message) otherwise; a run in which no backend ran at
+# all fails.
 set -u
 
 backends="sqlite3 pgsql"
@@ -74,6 +75,7 @@ start_servers() {
 status=0
 passed=0
 failed=0
+skipped=0
 for b in $backends; do
     case $b in
     sqlite3) extra= ;;
@@ -81,6 +83,7 @@ for b in $backends; do
         start_servers
         if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_PGSQL:-}" ]; then
             echo "chaos: pgsql skipped (no server)"
+            skipped=$((skipped + 1))
             continue
         fi
         extra=pg
@@ -89,6 +92,7 @@ for b in $backends; do
         start_servers
         if [ -z "$dbdir" ] || [ -z "${CCOORD_TEST_MYSQL:-}" ]; then
             echo "chaos: mysql skipped (no server)"
+            skipped=$((skipped + 1))
             continue
         fi
         extra=my
@@ -111,5 +115,10 @@ for b in $backends; do
     fi
 done
 cleanup
-echo "chaos: $passed passed, $failed failed"
+echo "chaos: $passed passed, $failed failed, $skipped skipped"
+# a run in which nothing ran has shown nothing
+if [ $passed -eq 0 ] && [ $failed -eq 0 ]; then
+    echo "chaos: no backend ran" >&2
+    status=1
+fi
 exit $status
