@@ -269,9 +269,19 @@ int ccoord__join_row(ccoord_node *n, ccoord__db *db)
         if (!rc)
             rc = write_member(n, db, takeover, inc, hb, &rows);
         if (!rc && takeover && rows != 1) {
+            /* The row changed between the watch and the takeover.  Gone
+             * (the leader evicted the dead process meanwhile): insert.
+             * Still there: another process renewed or took it. */
+            long long inc3 = inc, hb3 = hb;
             ccoord__db_rollback(db);
+            found = read_own_row(n, db, &inc3, &hb3, host, sizeof host);
+            if (found < 0)
+                return found;
+            if (!found)
+                continue;
             ccoord__fmt(db->err, sizeof db->err,
-                        "node id [%s] is in use: its member row changed while taking it over", n->id);
+                        "node id [%s] is in use: its member row changed while taking it over "
+                        "(heartbeat %lld to %lld)", n->id, hb, hb3);
             return CCOORD_EDUPNODE;
         }
         if (!rc)
