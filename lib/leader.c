@@ -280,6 +280,19 @@ static int cmp_size(const void *a, const void *b)
 
 #define CAN_CHUNK 500
 
+/* Appends the live members' ids, quoted, comma-separated. */
+static int add_members(ccoord__db *db, ccoord__buf *b, const pass *ps)
+{
+    size_t m;
+    int rc = CCOORD_OK;
+    for (m = 0; !rc && m < ps->member_count; m++) {
+        if (m)
+            ccoord__buf_add(b, ", ");
+        rc = ccoord__q(db, b, ps->mids[m]);
+    }
+    return rc;
+}
+
 /* One kind of registration read for the pass's unassigned tasks, in
  * chunks of CAN_CHUNK names.  counts: per task, how many of its
  * registrations are of live members; a task whose count is every live
@@ -291,26 +304,27 @@ static int read_can_run(ccoord_node *n, ccoord__db *db, pass *ps, ccoord__map *t
 {
     ccoord__buf b;
     dbi_result r;
-    size_t i = 0, m;
+    size_t i = 0;
     int rc = CCOORD_OK;
     const char *p = n->s.table_prefix;
     ccoord__buf_init(&b);
     while (!rc && i < ps->task_count) {
         size_t in_chunk = 0;
         ccoord__buf_reset(&b);
-        if (counts) {
+        if (counts && db->dialect == CCOORD__SQLITE) {
+            /* SQLite: the filter in WHERE (SQLite probes the primary key
+             * with both lists).  The derived-table form below makes
+             * libdbd-sqlite3 leak a string per statement while it guesses
+             * the column types. */
+            ccoord__buf_addf(&b, "SELECT name, COUNT(*) FROM %stask_nodes", p);
+        } else if (counts) {
             /* the live-member test is in the select list, not in WHERE:
-             * there a planner may trade the primary key lookup by name
-             * for the node_id index and scan the whole table.  In a
-             * derived table, as libdbd-sqlite3 copies each expression of
-             * the outer select list into a 128-byte buffer (it aborts on
-             * a longer one). */
-            ccoord__buf_add(&b, "SELECT name, SUM(live) FROM (SELECT name, CASE WHEN node_id IN (");
-            for (m = 0; !rc && m < ps->member_count; m++) {
-                if (m)
-                    ccoord__buf_add(&b, ", ");
-                rc = ccoord__q(db, &b, ps->mids[m]);
-            }
+             * there PostgreSQL trades the primary key lookup by name for
+             * the node_id index and scans the whole table (130 ms a chunk
+             * against 24 ms).  In a derived table, so that the outer
+             * select list stays short. */
+            ccoord__buf_add(&b, "SELECT name, SUM(live) AS n FROM (SELECT name, CASE WHEN node_id IN (");
+            rc = add_members(db, &b, ps);
             ccoord__buf_addf(&b, ") THEN 1 ELSE 0 END AS live FROM %stask_nodes", p);
         } else {
             ccoord__buf_addf(&b, "SELECT name, node_id FROM %stask_nodes", p);
@@ -325,7 +339,14 @@ static int read_can_run(ccoord_node *n, ccoord__db *db, pass *ps, ccoord__map *t
                 ccoord__buf_add(&b, ", ");
             rc = ccoord__q(db, &b, ps->tnames[i]);
         }
-        ccoord__buf_add(&b, counts ? ")) AS r GROUP BY name" : ")");
+        if (counts && db->dialect == CCOORD__SQLITE) {
+            ccoord__buf_add(&b, ") AND node_id IN (");
+            if (!rc)
+                rc = add_members(db, &b, ps);
+            ccoord__buf_add(&b, ") GROUP BY name");
+        } else {
+            ccoord__buf_add(&b, counts ? ")) AS r GROUP BY name" : ")");
+        }
         if (rc || in_chunk == 0)
             break;
         rc = b.oom ? CCOORD_ENOMEM
