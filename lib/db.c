@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -18,9 +19,6 @@
 /* libdbi's instance set-up scans and dlopens every driver; the MySQL
  * client library's initialisation is not safe to run twice at once, so
  * instance creation and shutdown are serialised. */
-int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
-                          size_t errlen);
-
 static pthread_mutex_t inst_mu = PTHREAD_MUTEX_INITIALIZER;
 
 int ccoord__dialect_of(const char *driver)
@@ -57,7 +55,45 @@ int ccoord__db_init(ccoord__db *db, const ccoord__settings *s, int64_t stmt_time
         db->inst = NULL;
         return CCOORD_EDB;
     }
+    if (db->dialect == CCOORD__SQLITE &&
+        !(db->turn = ccoord__turn_get(s->dbdir ? s->dbdir : ".", s->dbname))) {
+        ccoord__db_destroy(db);
+        return CCOORD_ENOMEM;
+    }
     return CCOORD_OK;
+}
+
+/* Takes the SQLite write turn for what (see lib/db_sqlite.c). */
+static int take_turn(ccoord__db *db, const char *what)
+{
+    if (!db->turn || db->has_turn)
+        return CCOORD_OK;
+    if (ccoord__turn_take(db->turn, db->stmt_timeout_ns) != 0) {
+        ccoord__fmt(db->err, sizeof db->err,
+                    "%s: database is locked: other connections of this process to %s/%s "
+                    "kept writing for %lld ms",
+                    what, db->s->dbdir ? db->s->dbdir : ".", db->s->dbname,
+                    (long long)(db->stmt_timeout_ns / 1000000));
+        return CCOORD_EDB;
+    }
+    db->has_turn = 1;
+    return CCOORD_OK;
+}
+
+static void give_turn(ccoord__db *db)
+{
+    if (db->has_turn) {
+        db->has_turn = 0;
+        ccoord__turn_give(db->turn);
+    }
+}
+
+/* Whether sql only reads (a WAL reader never waits for a writer). */
+static int reads_only(const char *sql)
+{
+    while (*sql == ' ' || *sql == '\n' || *sql == '\t')
+        sql++;
+    return strncasecmp(sql, "SELECT", 6) == 0;
 }
 
 void ccoord__db_disconnect(ccoord__db *db)
@@ -70,6 +106,7 @@ void ccoord__db_disconnect(ccoord__db *db)
     db->deadline_ns = 0;
     pthread_mutex_unlock(&db->wd_mu);
     db->in_tx = 0;
+    give_turn(db);
     if (c)
         dbi_conn_close(c);
 }
@@ -79,6 +116,8 @@ void ccoord__db_destroy(ccoord__db *db)
     if (!db->s)
         return;
     ccoord__db_disconnect(db);
+    ccoord__turn_put(db->turn);
+    db->turn = NULL;
     if (db->inst) {
         pthread_mutex_lock(&inst_mu);
         dbi_shutdown_r(db->inst);
@@ -279,10 +318,16 @@ void ccoord__db_watchdog(ccoord__db *db, int64_t now_ns)
 int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_result *ret)
 {
     dbi_result r;
+    int own_turn = 0; /* a writing statement outside a transaction */
     if (!db->conn) {
         int rc = ccoord__db_connect(db, 0);
         if (rc)
             return rc;
+    }
+    if (db->turn && !db->has_turn && !reads_only(sql)) {
+        if (take_turn(db, what))
+            return CCOORD_EDB;
+        own_turn = 1;
     }
     pthread_mutex_lock(&db->wd_mu);
     db->deadline_ns = ccoord__now_ns() + db->stmt_timeout_ns;
@@ -292,6 +337,8 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
     pthread_mutex_lock(&db->wd_mu);
     db->deadline_ns = 0;
     pthread_mutex_unlock(&db->wd_mu);
+    if (own_turn)
+        give_turn(db);
     if (!r) {
         conn_error(db, db->conn, what);
         ccoord__db_disconnect(db);
@@ -321,9 +368,17 @@ int ccoord__db_begin(ccoord__db *db)
     const char *sql = db->dialect == CCOORD__SQLITE  ? "BEGIN IMMEDIATE"
                       : db->dialect == CCOORD__MYSQL ? "START TRANSACTION"
                                                      : "BEGIN";
-    int rc = ccoord__db_exec(db, "begin transaction", sql, NULL);
+    int rc;
+    if (!db->conn && (rc = ccoord__db_connect(db, 0)) != CCOORD_OK)
+        return rc;
+    /* SQLite: the turn is held from BEGIN IMMEDIATE to COMMIT/ROLLBACK */
+    if ((rc = take_turn(db, "begin transaction")) != CCOORD_OK)
+        return rc;
+    rc = ccoord__db_exec(db, "begin transaction", sql, NULL);
     if (rc == CCOORD_OK)
         db->in_tx = 1;
+    else
+        give_turn(db);
     return rc;
 }
 
@@ -331,6 +386,7 @@ int ccoord__db_commit(ccoord__db *db)
 {
     int rc = ccoord__db_exec(db, "commit", "COMMIT", NULL);
     db->in_tx = 0;
+    give_turn(db);
     return rc;
 }
 
@@ -344,6 +400,7 @@ void ccoord__db_rollback(ccoord__db *db)
         memcpy(db->err, keep, sizeof keep);
     }
     db->in_tx = 0;
+    give_turn(db);
 }
 
 int ccoord__db_quote(ccoord__db *db, ccoord__buf *b, const char *s)

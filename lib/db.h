@@ -18,6 +18,20 @@ enum { CCOORD__SQLITE = 1, CCOORD__PGSQL, CCOORD__MYSQL, CCOORD__GENERIC };
 /* Schema version this library writes and understands. */
 #define CCOORD__SCHEMA_VERSION 1
 
+/* SQLite's write turn, shared by this process's connections to one file
+ * (lib/db_sqlite.c): first come, first served. */
+typedef struct ccoord__turn ccoord__turn;
+/* The turn of dir/name (one reference more); NULL when out of memory. */
+ccoord__turn *ccoord__turn_get(const char *dir, const char *name);
+void ccoord__turn_put(ccoord__turn *t);
+/* 0 once this thread holds the turn; -1 after timeout_ns of waiting. */
+int ccoord__turn_take(ccoord__turn *t, int64_t timeout_ns);
+void ccoord__turn_give(ccoord__turn *t);
+/* Runs sql straight on the SQLite handle of conn, retrying BUSY/LOCKED
+ * every 10 ms until timeout_ns (lib/db_sqlite.c). */
+int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
+                          size_t errlen);
+
 typedef struct ccoord__db {
     const ccoord__settings *s; /* borrowed from the node */
     int dialect;
@@ -27,6 +41,8 @@ typedef struct ccoord__db {
     int64_t next_connect_ns;  /* backoff: no connect attempt before this */
     int64_t backoff_ns;
     int in_tx;
+    ccoord__turn *turn;       /* SQLite: the file's write turn */
+    int has_turn;             /* held until COMMIT/ROLLBACK or the statement ends */
     unsigned long statements; /* statements sent (benchmarks, tests) */
     /* Watchdog: guarded by wd_mu; the node's watchdog thread shuts the
      * socket down when a statement runs past its deadline. */

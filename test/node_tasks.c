@@ -239,6 +239,42 @@ static void test_tasks_thousand_tasks_over_five_nodes_in_one_pass(void **state)
     tc_free(&c);
 }
 
+/* A host registering tasks in a tight loop must not starve the heartbeats
+ * of its own node and of the others on the same database: on SQLite a
+ * writer in a loop took the lock again before a waiting heartbeat woke up
+ * (the leader lost its lease under valgrind).  The loop runs for several
+ * timeouts; no heartbeat may fail, the leader stays, nobody is removed. */
+static void test_tasks_registration_loop_does_not_starve_heartbeats(void **state)
+{
+    tc_cluster c;
+    int i, leader, leaders = 0, n = 0;
+    char name[32];
+    int64_t t0;
+    (void)state;
+    tc_init(&c, IV);
+    tc_start(&c, 3);
+    assert_true(TC_WAIT(5000, (leader = tc_leader(&c, NULL)) >= 0) >= 0);
+    assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[leader]) == 3) >= 0);
+    t0 = tu_now_ms();
+    while (tu_now_ms() - t0 < 8 * TIMEOUT) {
+        snprintf(name, sizeof name, "loop-%05d", n++);
+        assert_int_equal(ccoord_task_register(c.nodes[leader].node, name), CCOORD_OK);
+        assert_int_equal(tc_leader(&c, &leaders), leader);
+        assert_int_equal(leaders, 1);
+    }
+    print_message("      [%s] %d registrations in %d ms on the leader; heartbeats kept up\n",
+                  tc_backend, n, 8 * TIMEOUT);
+    for (i = 0; i < c.count; i++) {
+        if (tc_logged(&c.nodes[i], "Heartbeat failed"))
+            fail_msg("[%s] %s: a heartbeat failed during the registration loop", tc_backend,
+                     c.nodes[i].id);
+        assert_int_equal(tc_count(&c.nodes[i], 0, CCOORD_MEMBER_REMOVED, NULL), 0);
+        assert_int_equal(tc_member_count(&c.nodes[i]), 3);
+    }
+    assert_int_equal(tc_leader(&c, NULL), leader);
+    tc_free(&c);
+}
+
 /* One pass over tasks every node registered and tasks only some did, in
  * more than one chunk of names: each goes to a node that registered it. */
 static int registers(int task, int node)
@@ -547,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_tasks_pause_from_non_owner_survives_failover),
         cmocka_unit_test(test_tasks_completed_is_never_reassigned),
         cmocka_unit_test(test_tasks_thousand_tasks_over_five_nodes_in_one_pass),
+        cmocka_unit_test(test_tasks_registration_loop_does_not_starve_heartbeats),
         cmocka_unit_test(test_tasks_mixed_registrations_in_one_pass),
         cmocka_unit_test(test_tasks_pass_over_sixteen_members_with_long_ids),
         cmocka_unit_test(test_tasks_random_stays_put_across_leader_change),
