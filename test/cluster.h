@@ -84,9 +84,10 @@ static inline void tc_reap(void)
 }
 
 /* Every interval, bound and wait of the multi-node tests is multiplied by
- * this: CCOORD_TEST_TIME_SCALE (1 to 50, default 1).  The valgrind run
- * sets it, since memcheck runs the code many times slower and serializes
- * its threads: the same scenarios and assertions, on a slower clock. */
+ * this: CCOORD_TEST_TIME_SCALE (1 to 50, default 1).  The sanitizer runs
+ * set it (mk/sanitize.mk: valgrind 4, ASan 2, TSan 4), since they run the
+ * code several times slower and memcheck serializes its threads: the same
+ * scenarios and assertions, on a slower clock. */
 static int tc_time_scale = 1;
 
 /* The backend the current group runs on (set by main). */
