@@ -7,6 +7,7 @@
  */
 #include "node.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -424,13 +425,26 @@ static int heartbeat(ccoord_node *n, ccoord__db *db)
     return 0;
 }
 
-static int find_member(const ccoord__member *m, size_t count, const char *id, long long inc)
+/* Index of member (id, inc) in m, through ix (id -> index + 1 of m;
+ * node ids are unique in a group), or -1. */
+static long find_member(const ccoord__map *ix, const ccoord__member *m, const char *id,
+                        long long inc)
 {
+    uintptr_t v = (uintptr_t)ccoord__map_get(ix, id);
+    return v && m[v - 1].incarnation == inc ? (long)(v - 1) : -1;
+}
+
+/* id -> index + 1 of every member of m; NULL when out of memory. */
+static ccoord__map *index_members(const ccoord__member *m, size_t count)
+{
+    ccoord__map *ix = ccoord__map_new();
     size_t i;
-    for (i = 0; i < count; i++)
-        if (m[i].incarnation == inc && strcmp(m[i].id, id) == 0)
-            return (int)i;
-    return -1;
+    for (i = 0; ix && i < count; i++)
+        if (ccoord__map_put(ix, m[i].id, (void *)(uintptr_t)(i + 1), NULL) != CCOORD_OK) {
+            ccoord__map_free(ix, NULL);
+            ix = NULL;
+        }
+    return ix;
 }
 
 /* Reads the member list; diffs it against the view; queues events. */
@@ -439,6 +453,7 @@ static int refresh_members(ccoord_node *n, ccoord__db *db)
     ccoord__buf b;
     dbi_result r;
     ccoord__member *nm = NULL;
+    ccoord__map *new_ix, *old_ix;
     size_t count = 0, cap = 0, i;
     int rc;
     int64_t now;
@@ -483,17 +498,30 @@ static int refresh_members(ccoord_node *n, ccoord__db *db)
         ccoord__members_free(nm, count);
         return rc;
     }
+    /* The diff goes through hash indexes: with hundreds of members a
+     * linear search per member made every refresh O(members^2) on each
+     * node, which saturated the CPU while members joined (bench scale). */
+    if (!(new_ix = index_members(nm, count))) {
+        ccoord__members_free(nm, count);
+        return CCOORD_ENOMEM;
+    }
     now = ccoord__now_ns();
     pthread_mutex_lock(&n->mu);
+    if (!(old_ix = index_members(n->members, n->member_count))) {
+        pthread_mutex_unlock(&n->mu);
+        ccoord__map_free(new_ix, NULL);
+        ccoord__members_free(nm, count);
+        return CCOORD_ENOMEM;
+    }
     for (i = 0; i < n->member_count; i++) {
         ccoord__member *o = &n->members[i];
-        if (find_member(nm, count, o->id, o->incarnation) < 0 && strcmp(o->id, n->id) != 0) {
+        if (find_member(new_ix, nm, o->id, o->incarnation) < 0 && strcmp(o->id, n->id) != 0) {
             ccoord__queue(n, 0, CCOORD_MEMBER_REMOVED, o->id, 0);
             ccoord__log(n, CCOORD_LOG_INFO, "Member removed [%s]", o->id);
         }
     }
     for (i = 0; i < count; i++) {
-        int j = find_member(n->members, n->member_count, nm[i].id, nm[i].incarnation);
+        long j = find_member(old_ix, n->members, nm[i].id, nm[i].incarnation);
         if (j >= 0 && n->members[j].heartbeat == nm[i].heartbeat)
             nm[i].seen_ns = n->members[j].seen_ns;
         else
@@ -507,6 +535,8 @@ static int refresh_members(ccoord_node *n, ccoord__db *db)
     n->members = nm;
     n->member_count = count;
     pthread_mutex_unlock(&n->mu);
+    ccoord__map_free(old_ix, NULL);
+    ccoord__map_free(new_ix, NULL);
     return CCOORD_OK;
 }
 
