@@ -221,7 +221,8 @@ void ccoord__leader_step(ccoord_node *n, ccoord__db *db, int changed)
         n->next_resolve_ns = now + n->s.resolving_period_s * 1000000000LL;
     pthread_mutex_unlock(&n->mu);
     if (due && ccoord__is_leader_now(n) && !atomic_load(&n->hold_resolution)) {
-        int cleanup = (n->passes + 1) % (unsigned long)n->s.resolving_frequency == 0;
+        unsigned long next = atomic_load(&n->passes) + 1;
+        int cleanup = next % (unsigned long)n->s.resolving_frequency == 0;
         ccoord__resolve_pass(n, db, cleanup, NULL);
     }
     if (evicted) {
@@ -716,7 +717,7 @@ int ccoord__resolve_pass(ccoord_node *n, ccoord__db *db, int cleanup, const char
             rc = write_pass(n, db, &ps, &written);
         }
     }
-    n->passes++;
+    atomic_fetch_add(&n->passes, 1);
     pthread_mutex_unlock(&n->resolve_mu);
     if (!rc && written) {
         ccoord__log(n, CCOORD_LOG_DEBUG, "Resolved %zu of %zu unassigned task(s) with resolver %s",

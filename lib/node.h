@@ -96,7 +96,7 @@ struct ccoord_node {
     int views_ready; /* the background thread has read the cluster once */
     /* resolution */
     pthread_mutex_t resolve_mu; /* single flight */
-    unsigned long passes;
+    _Atomic unsigned long passes; /* written under resolve_mu, read without */
     int64_t next_resolve_ns;
     /* callbacks */
     ccoord_member_cb member_cb;

@@ -3,6 +3,7 @@
  * only (no internals), on SQLite in a temporary directory: what a host
  * program or an FFI binding sees.
  */
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -90,7 +91,7 @@ static void test_api_config_errors_name_key_and_value(void **state)
     ccoord_config_free(c);
 }
 
-static int events[8];
+static _Atomic int events[8]; /* written by the nodes' threads, read by the test */
 
 static void member_cb(ccoord_node *n, int event, const char *id, void *ud)
 {
@@ -101,7 +102,7 @@ static void member_cb(ccoord_node *n, int event, const char *id, void *ud)
         events[event]++;
 }
 
-static int assigned, revoked;
+static _Atomic int assigned, revoked;
 
 static void task_cb(ccoord_node *n, int event, const char *task, uint64_t fence, void *ud)
 {
@@ -115,7 +116,7 @@ static void task_cb(ccoord_node *n, int event, const char *task, uint64_t fence,
         revoked++;
 }
 
-static int log_lines;
+static _Atomic int log_lines; /* the nodes' threads log too */
 
 static void log_cb(ccoord_node *n, int level, const char *msg, void *ud)
 {
