@@ -368,11 +368,10 @@ int ccoord__db_begin(ccoord__db *db)
     const char *sql = db->dialect == CCOORD__SQLITE  ? "BEGIN IMMEDIATE"
                       : db->dialect == CCOORD__MYSQL ? "START TRANSACTION"
                                                      : "BEGIN";
-    int rc;
-    if (!db->conn && (rc = ccoord__db_connect(db, 0)) != CCOORD_OK)
-        return rc;
-    /* SQLite: the turn is held from BEGIN IMMEDIATE to COMMIT/ROLLBACK */
-    if ((rc = take_turn(db, "begin transaction")) != CCOORD_OK)
+    /* SQLite: the turn is held from BEGIN IMMEDIATE to COMMIT/ROLLBACK
+     * (ccoord__db_exec connects; a failed connect gives the turn back) */
+    int rc = take_turn(db, "begin transaction");
+    if (rc != CCOORD_OK)
         return rc;
     rc = ccoord__db_exec(db, "begin transaction", sql, NULL);
     if (rc == CCOORD_OK)
