@@ -447,29 +447,51 @@ static ccoord__map *index_members(const ccoord__member *m, size_t count)
     return ix;
 }
 
-/* Reads the member list; diffs it against the view; queues events. */
-static int refresh_members(ccoord_node *n, ccoord__db *db)
+/* Reads member rows in join order into a new array.  since < 0: every
+ * row.  since >= 0: only the rows that joined after the join sequence
+ * since, each with the group's member count in *ret_total (the count is
+ * the outer table of a LEFT JOIN, so it comes back with no new row too). */
+static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
+                            ccoord__member **ret, size_t *ret_count, long long *ret_total)
 {
+    const char *p = n->s.table_prefix;
     ccoord__buf b;
     dbi_result r;
     ccoord__member *nm = NULL;
-    ccoord__map *new_ix, *old_ix;
-    size_t count = 0, cap = 0, i;
+    size_t count = 0, cap = 0;
     int rc;
-    int64_t now;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, joined_seq "
-                         "FROM %smembers", n->s.table_prefix);
-    rc = where_group(db, &b, n);
-    ccoord__buf_add(&b, " ORDER BY joined_seq, node_id");
+    if (since < 0) {
+        ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, "
+                             "joined_seq FROM %smembers", p);
+        rc = where_group(db, &b, n);
+        ccoord__buf_add(&b, " ORDER BY joined_seq, node_id");
+    } else {
+        ccoord__buf_addf(&b, "SELECT m.node_id, m.incarnation, m.heartbeat, m.hostname, "
+                             "m.metadata, m.joined_seq, c.n FROM (SELECT COUNT(*) AS n FROM "
+                             "%smembers", p);
+        rc = where_group(db, &b, n);
+        ccoord__buf_addf(&b, ") c LEFT JOIN %smembers m ON m.group_id = ", p);
+        if (!rc)
+            rc = ccoord__q(db, &b, n->s.group_id);
+        ccoord__buf_addf(&b, " AND m.joined_seq > %lld ORDER BY m.joined_seq, m.node_id", since);
+    }
     if (!rc)
-        rc = ccoord__db_exec(db, "read members", b.data, &r);
+        rc = b.oom ? CCOORD_ENOMEM
+                   : ccoord__db_exec(db, since < 0 ? "read members" : "read new members", b.data,
+                                     &r);
     ccoord__buf_free(&b);
     if (rc)
         return rc;
+    *ret_total = -1;
     while (dbi_result_next_row(r)) {
         const char *id = ccoord__res_str(r, 1), *h = ccoord__res_str(r, 4),
                    *md = ccoord__res_str(r, 5);
+        if (since >= 0) {
+            *ret_total = ccoord__res_ll(r, 7);
+            if (ccoord__res_null(r, 1))
+                continue; /* the count alone: nobody joined */
+        }
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             ccoord__member *x = ccoord__realloc(nm, ncap * sizeof *x);
@@ -494,9 +516,115 @@ static int refresh_members(ccoord_node *n, ccoord__db *db)
         }
     }
     dbi_result_free(r);
+    atomic_fetch_add(&n->member_rows, (unsigned long)count);
+    if (!rc && since >= 0 && *ret_total < 0) {
+        ccoord__fmt(db->err, sizeof db->err, "reading new members of group %s returned no row",
+                    n->s.group_id);
+        rc = CCOORD_EDB;
+    }
     if (rc) {
         ccoord__members_free(nm, count);
         return rc;
+    }
+    *ret = nm;
+    *ret_count = count;
+    return CCOORD_OK;
+}
+
+/* Builds the list a follower's view becomes from the rows that joined
+ * since its last read (add, in join order).  A join sequence is the group
+ * version its join transaction wrote; the version row stays locked until
+ * that commit, so sequences are unique and commit in order, and one
+ * statement that sees a row sees every row of a smaller sequence.  Rows
+ * are never renumbered but by a rejoin (new incarnation, new sequence), so
+ * the view plus the new rows, a rejoined id replaced by its new row, is
+ * the group unless a row was deleted: then the count the same statement
+ * read is smaller, and *stale says so (the caller reads everything).
+ * Called with mu held; takes the strings of add (frees its array). */
+static int merge_new_members(ccoord_node *n, ccoord__member *add, size_t nadd, long long total,
+                             ccoord__member **ret, size_t *ret_count, int *stale)
+{
+    ccoord__map *addix = index_members(add, nadd);
+    ccoord__member *nm;
+    size_t i, count = 0, kept = 0;
+    *stale = 0;
+    if (!addix)
+        return CCOORD_ENOMEM;
+    for (i = 0; i < n->member_count; i++)
+        if (!ccoord__map_get(addix, n->members[i].id))
+            kept++;
+    if ((long long)(kept + nadd) != total) {
+        ccoord__map_free(addix, NULL);
+        *stale = 1;
+        return CCOORD_OK;
+    }
+    nm = ccoord__calloc(kept + nadd + 1, sizeof *nm);
+    if (!nm) {
+        ccoord__map_free(addix, NULL);
+        return CCOORD_ENOMEM;
+    }
+    for (i = 0; i < n->member_count; i++) {
+        const ccoord__member *o = &n->members[i];
+        if (ccoord__map_get(addix, o->id))
+            continue;
+        nm[count] = *o;
+        nm[count].id = ccoord__strdup(o->id);
+        nm[count].hostname = ccoord__strdup(o->hostname);
+        nm[count].metadata = ccoord__strdup(o->metadata);
+        if (!nm[count].id || !nm[count].hostname || !nm[count].metadata) {
+            ccoord__members_free(nm, count + 1);
+            ccoord__map_free(addix, NULL);
+            return CCOORD_ENOMEM;
+        }
+        count++;
+    }
+    memcpy(nm + count, add, nadd * sizeof *add);
+    free(add);
+    ccoord__map_free(addix, NULL);
+    *ret = nm;
+    *ret_count = count + nadd;
+    return CCOORD_OK;
+}
+
+/* Reads the member list (all of it, or on a follower whose view is
+ * current but for joins, only the rows that joined since); diffs it
+ * against the view; queues events. */
+static int refresh_members(ccoord_node *n, ccoord__db *db, int incremental)
+{
+    ccoord__member *nm = NULL;
+    ccoord__map *new_ix, *old_ix;
+    size_t count = 0, i;
+    long long total = -1;
+    int rc;
+    int64_t now;
+    if (incremental) {
+        long long since = 0;
+        ccoord__member *add = NULL;
+        size_t nadd = 0;
+        int stale = 1;
+        pthread_mutex_lock(&n->mu);
+        for (i = 0; i < n->member_count; i++)
+            if (n->members[i].joined_seq > since)
+                since = n->members[i].joined_seq;
+        pthread_mutex_unlock(&n->mu);
+        rc = read_member_rows(n, db, since, &add, &nadd, &total);
+        if (rc)
+            return rc;
+        /* only this thread replaces n->members: the view is the one since
+         * was taken from */
+        pthread_mutex_lock(&n->mu);
+        rc = merge_new_members(n, add, nadd, total, &nm, &count, &stale);
+        pthread_mutex_unlock(&n->mu);
+        if (rc || stale)
+            ccoord__members_free(add, nadd);
+        if (rc)
+            return rc;
+        incremental = !stale;
+    }
+    if (!incremental) {
+        rc = read_member_rows(n, db, -1, &nm, &count, &total);
+        if (rc)
+            return rc;
     }
     /* The diff goes through hash indexes: with hundreds of members a
      * linear search per member made every refresh O(members^2) on each
@@ -658,7 +786,7 @@ void *ccoord__bg_main(void *arg)
     int need_rejoin = 0;
     for (;;) {
         int64_t now, deadline, poll_period;
-        int force, hb_tick = 0, changed = 0, failed = 0;
+        int force, hb_tick = 0, changed = 0, failed = 0, incremental;
         long long version = -1;
         pthread_mutex_lock(&n->mu);
         if (n->stop) {
@@ -706,9 +834,14 @@ void *ccoord__bg_main(void *arg)
             force = n->force_refresh;
             n->force_refresh = 0;
             changed = version != n->version;
+            /* a follower whose view is current but for this change reads
+             * only the members that joined since; the leader reads them
+             * all (it watches every heartbeat) */
+            incremental = changed && !force && n->views_ready && version > n->version &&
+                          !atomic_load(&n->leader_until);
             pthread_mutex_unlock(&n->mu);
             if (changed || force || (hb_tick && atomic_load(&n->leader_until))) {
-                int rc = refresh_members(n, db);
+                int rc = refresh_members(n, db, incremental);
                 if (!rc && (changed || force))
                     rc = ccoord__refresh_tasks(n, db);
                 pthread_mutex_lock(&n->mu);

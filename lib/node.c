@@ -729,6 +729,11 @@ void ccoord__test_hold_resolution(ccoord_node *n, int hold)
     atomic_store(&n->hold_resolution, hold ? 1 : 0);
 }
 
+unsigned long ccoord__test_member_rows(ccoord_node *n)
+{
+    return atomic_load(&n->member_rows);
+}
+
 unsigned long ccoord__test_statements(ccoord_node *n)
 {
     return n->bg_db.statements + n->api_db.statements;

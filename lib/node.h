@@ -113,6 +113,7 @@ struct ccoord_node {
     ccoord__db api_db;
     /* test hooks */
     _Atomic int frozen; /* background thread does nothing while set */
+    _Atomic unsigned long member_rows; /* member rows read (test hook) */
     _Atomic int hold_resolution; /* no background resolution passes */
     int64_t fast_until_ns;
     int64_t log_db_error_ns; /* rate limit for DB error log lines */
@@ -178,5 +179,8 @@ void ccoord__test_freeze(ccoord_node *n, int frozen);
 void ccoord__test_hold_resolution(ccoord_node *n, int hold);
 /* Statements sent on both connections so far. */
 unsigned long ccoord__test_statements(ccoord_node *n);
+/* Member rows the background thread has read so far (whole lists and
+ * the rows of members that joined since the last read). */
+unsigned long ccoord__test_member_rows(ccoord_node *n);
 
 #endif

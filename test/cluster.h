@@ -47,6 +47,7 @@ typedef struct tc_cluster {
     long interval_ms;
     const char *resolver;           /* NULL: default */
     const char *resolver_params[8]; /* "key=value" */
+    int max_retry;                  /* heartbeat_max_retry; 0: tu_config's */
     tc_node *nodes; /* TC_MAX_NODES, heap: callbacks point into it */
     int count;
 } tc_cluster;
@@ -177,6 +178,12 @@ static tc_node *tc_add(tc_cluster *c, const char *id)
         rc = ccoord_config_set(cfg, "task_resolver", kv, eq + 1);
         if (rc)
             fail_msg("config: %s", ccoord_config_error(cfg));
+    }
+    if (c->max_retry) {
+        char v[16];
+        snprintf(v, sizeof v, "%d", c->max_retry);
+        assert_int_equal(ccoord_config_set(cfg, "cluster_config", "heartbeat_max_retry", v),
+                         CCOORD_OK);
     }
     rc = ccoord_node_new(cfg, &t->node);
     if (rc)

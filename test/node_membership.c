@@ -292,6 +292,143 @@ static void test_membership_twenty_nodes_start_at_once_on_empty_database(void **
     tc_free(&c);
 }
 
+/* 1 when nodes a and b list the same members in the same order. */
+static int same_members(tc_node *a, tc_node *b)
+{
+    char **x = NULL, **y = NULL;
+    size_t nx = 0, ny = 0, i;
+    int same;
+    if (ccoord_members(a->node, &x, &nx) != CCOORD_OK)
+        return 0;
+    if (ccoord_members(b->node, &y, &ny) != CCOORD_OK) {
+        ccoord_free_list(x, nx);
+        return 0;
+    }
+    same = nx == ny;
+    for (i = 0; same && i < nx; i++)
+        same = strcmp(x[i], y[i]) == 0;
+    ccoord_free_list(x, nx);
+    ccoord_free_list(y, ny);
+    return same;
+}
+
+/* Followers read only the member rows that joined since their last read:
+ * with the whole list re-read on every join, a cluster of N members
+ * reads N^2 rows per join (bench/README.md, scale). */
+static void test_membership_followers_read_only_new_members(void **state)
+{
+    tc_cluster c;
+    unsigned long before[8];
+    int i, j, leader;
+    (void)state;
+    tc_init(&c, IV);
+    tc_start(&c, 8);
+    for (i = 0; i < 8; i++)
+        if (TC_WAIT(10000, tc_member_count(&c.nodes[i]) == 8) < 0)
+            fail_msg("%s sees %d members of 8", c.nodes[i].id, tc_member_count(&c.nodes[i]));
+    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
+    leader = tc_leader(&c, NULL);
+    tu_sleep_ms(2 * IV);
+    for (i = 0; i < 8; i++)
+        before[i] = ccoord__test_member_rows(c.nodes[i].node);
+    for (j = 8; j < 12; j++) {
+        tc_join(tc_add(&c, NULL));
+        for (i = 0; i <= j; i++)
+            if (TC_WAIT(10000, tc_member_count(&c.nodes[i]) == j + 1) < 0)
+                fail_msg("%s sees %d members of %d", c.nodes[i].id,
+                         tc_member_count(&c.nodes[i]), j + 1);
+    }
+    tu_sleep_ms(2 * IV);
+    assert_int_equal(tc_leader(&c, NULL), leader);
+    for (i = 0; i < 8; i++) {
+        unsigned long rows = ccoord__test_member_rows(c.nodes[i].node) - before[i];
+        if (i == leader)
+            continue; /* the leader reads every heartbeat */
+        if (i == (leader + 1) % 8)
+            print_message("      [%s] %s read %lu member rows while 4 members joined a group "
+                          "of 8\n", tc_backend, c.nodes[i].id, rows);
+        /* the 4 new rows; reading the whole list once is 9 rows or more */
+        if (rows != 4)
+            fail_msg("%s read %lu member rows while 4 members joined (the new rows are 4; "
+                     "whole lists re-read on every join are 9 + 10 + 11 + 12)",
+                     c.nodes[i].id, rows);
+        assert_true(same_members(&c.nodes[i], &c.nodes[leader]));
+    }
+    tc_free(&c);
+}
+
+/* A follower that misses several changes (its process stopped for less
+ * than its lease) catches up right: a member that left and joined again
+ * under its id is removed and added; a leave hidden behind a join (the
+ * member count is unchanged) is seen; the view ends equal to the
+ * leader's. */
+static void test_membership_follower_catches_up_on_missed_leaves_and_joins(void **state)
+{
+    tc_cluster c;
+    tc_node *w, *f, *again;
+    unsigned long rows0;
+    int fi, leader;
+    int64_t t0;
+    (void)state;
+    tc_init(&c, IV);
+    c.max_retry = 30; /* a lease of 29 intervals: the freezes stay well inside it */
+    tc_start(&c, 4);
+    for (fi = 0; fi < 4; fi++)
+        if (TC_WAIT(5000, tc_member_count(&c.nodes[fi]) == 4) < 0)
+            fail_msg("%s sees %d members of 4", c.nodes[fi].id, tc_member_count(&c.nodes[fi]));
+    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
+    leader = tc_leader(&c, NULL);
+    /* the follower f is node-1 or node-4, the one not leading; w the other */
+    fi = leader == 0 ? 3 : 0;
+    f = &c.nodes[fi];
+    w = &c.nodes[fi == 0 ? 3 : 0];
+    tu_sleep_ms(2 * IV);
+
+    /* node-2 leaves and joins again (a new incarnation under its id);
+     * node-5 joins: 5 rows, and f's 4 plus 2 new ones less node-2's old */
+    t0 = tu_now_ms();
+    ccoord__test_freeze(f->node, 1);
+    assert_int_equal(ccoord_leave(c.nodes[1].node), CCOORD_OK);
+    again = tc_add(&c, "node-2");
+    tc_join(again);
+    tc_join(tc_add(&c, "node-5"));
+    if (TC_WAIT(5000, tc_member_count(w) == 5 && tc_has_member(w, "node-5") &&
+                          tc_first(w, 0, CCOORD_MEMBER_ADDED, "node-2", t0) >= 0) < 0)
+        fail_msg("%s did not see node-2 again and node-5", w->id);
+    rows0 = ccoord__test_member_rows(f->node);
+    ccoord__test_freeze(f->node, 0);
+    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-5", t0) >= 0 &&
+                          tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-2", t0) >= 0) < 0)
+        fail_msg("%s did not catch up after its freeze", f->id);
+    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-2", t0) >= 0);
+    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-2", t0) <=
+                tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-2", t0));
+    assert_int_equal(tc_count(f, 0, CCOORD_MEMBER_REMOVED, NULL), 1);
+    assert_true(TC_WAIT(2000, same_members(f, w)) >= 0);
+    /* it read the two new rows, not the list */
+    assert_true(ccoord__test_member_rows(f->node) - rows0 < 5);
+
+    /* node-3 leaves and node-6 joins: the count stays 5, so f must notice
+     * the leave by the count of the rows it already had */
+    t0 = tu_now_ms();
+    ccoord__test_freeze(f->node, 1);
+    assert_int_equal(ccoord_leave(c.nodes[2].node), CCOORD_OK);
+    tc_join(tc_add(&c, "node-6"));
+    if (TC_WAIT(5000, tc_member_count(w) == 5 && tc_has_member(w, "node-6") &&
+                          !tc_has_member(w, "node-3")) < 0)
+        fail_msg("%s did not see node-3 leave and node-6 join", w->id);
+    ccoord__test_freeze(f->node, 0);
+    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-3", t0) >= 0 &&
+                          tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-6", t0) >= 0) < 0)
+        fail_msg("%s did not see node-3 removed and node-6 added after its freeze", f->id);
+    assert_true(TC_WAIT(2000, same_members(f, w)) >= 0);
+    assert_int_equal(tc_member_count(f), 5);
+    /* nobody was evicted on the way */
+    assert_int_equal(tc_count(f, 0, CCOORD_MEMBER_SELF_EVICTED, NULL), 0);
+    assert_int_equal(tc_count(w, 0, CCOORD_MEMBER_REMOVED, f->id), 0);
+    tc_free(&c);
+}
+
 static void test_membership_hostile_ids_stored_verbatim(void **state)
 {
     static const char *ids[] = {"o'brien", "back\\slash", "semi;colon", "'; DROP TABLE x; --",
@@ -381,6 +518,8 @@ int main(void)
         cmocka_unit_test(test_membership_duplicate_live_id_refused),
         cmocka_unit_test(test_membership_dead_process_row_taken_over),
         cmocka_unit_test(test_membership_twenty_nodes_start_at_once_on_empty_database),
+        cmocka_unit_test(test_membership_followers_read_only_new_members),
+        cmocka_unit_test(test_membership_follower_catches_up_on_missed_leaves_and_joins),
         cmocka_unit_test(test_membership_hostile_ids_stored_verbatim),
         cmocka_unit_test(test_membership_leave_and_free_leave_no_thread),
         cmocka_unit_test(test_membership_api_misuse_errors),
