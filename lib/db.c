@@ -470,7 +470,8 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
     case 1:
         ccoord__buf_addf(o,
                          "CREATE TABLE IF NOT EXISTS %sgroups (group_id %s NOT NULL, "
-                         "version BIGINT NOT NULL, PRIMARY KEY (group_id))%s",
+                         "version BIGINT NOT NULL, removals BIGINT NOT NULL DEFAULT 0, "
+                         "PRIMARY KEY (group_id))%s",
                          p, key, tail);
         break;
     case 2:
@@ -478,8 +479,9 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
                          "CREATE TABLE IF NOT EXISTS %smembers (group_id %s NOT NULL, "
                          "node_id %s NOT NULL, incarnation BIGINT NOT NULL, "
                          "heartbeat BIGINT NOT NULL, hostname %s NOT NULL, metadata %s NOT NULL, "
-                         "joined_seq BIGINT NOT NULL, PRIMARY KEY (group_id, node_id))%s",
-                         p, key, key, text, text, tail);
+                         "joined_seq BIGINT NOT NULL, PRIMARY KEY (group_id, node_id)%s)%s",
+                         p, key, key, text, text,
+                         dialect == CCOORD__MYSQL ? ", INDEX (group_id, joined_seq)" : "", tail);
         break;
     case 3:
         ccoord__buf_addf(o,
@@ -521,10 +523,81 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
                              "(group_id, node_id)",
                              p, p);
         break;
+    case 8:
+        if (dialect == CCOORD__MYSQL)
+            ccoord__buf_addf(o, "SELECT 1");
+        else
+            ccoord__buf_addf(o,
+                             "CREATE INDEX IF NOT EXISTS %smembers_seq ON %smembers "
+                             "(group_id, joined_seq)",
+                             p, p);
+        break;
     default:
         return 0;
     }
     return 1;
+}
+
+/* 1 when MySQL's table p<table> has a column (column) or an index over
+ * column (index), 0 when not, <0 on error.  MySQL has no ADD COLUMN IF
+ * NOT EXISTS, and its DDL commits at once, so a migration cut short half
+ * way is finished by looking first. */
+static int mysql_has(ccoord__db *db, const char *table, const char *column, int index)
+{
+    ccoord__buf b;
+    dbi_result r;
+    int rc, found = 0;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT COUNT(*) FROM information_schema.%s WHERE table_schema = "
+                         "DATABASE() AND table_name = '%s%s' AND column_name = '%s'",
+                     index ? "statistics" : "columns", db->s->table_prefix, table, column);
+    rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "read the schema", b.data, &r);
+    ccoord__buf_free(&b);
+    if (rc)
+        return rc;
+    if (dbi_result_next_row(r))
+        found = ccoord__res_ll(r, 1) > 0;
+    dbi_result_free(r);
+    return found;
+}
+
+/* Schema 1 to 2 (under the schema lock, in the transaction where DDL has
+ * one): the groups row counts member rows deleted (removals), so that a
+ * follower reads only the rows that joined since its last read unless a
+ * member left; members get an index on (group_id, joined_seq) for that
+ * read. */
+static int migrate_1_to_2(ccoord__db *db)
+{
+    const char *p = db->s->table_prefix;
+    ccoord__buf b;
+    int rc = CCOORD_OK, has = 0;
+    ccoord__buf_init(&b);
+    if (db->dialect == CCOORD__MYSQL && (has = mysql_has(db, "groups", "removals", 0)) < 0)
+        rc = has;
+    if (!rc && !has) {
+        ccoord__buf_addf(&b, "ALTER TABLE %sgroups ADD COLUMN removals BIGINT NOT NULL DEFAULT 0",
+                         p);
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 1 to 2", b.data, NULL);
+    }
+    if (!rc && db->dialect == CCOORD__MYSQL) {
+        if ((has = mysql_has(db, "members", "joined_seq", 1)) < 0)
+            rc = has;
+        if (!rc && !has) {
+            ccoord__buf_reset(&b);
+            ccoord__buf_addf(&b, "ALTER TABLE %smembers ADD INDEX %smembers_seq (group_id, "
+                                 "joined_seq)", p, p);
+            rc = b.oom ? CCOORD_ENOMEM
+                       : ccoord__db_exec(db, "migrate schema 1 to 2", b.data, NULL);
+        }
+    }
+    if (!rc) {
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "UPDATE %smeta SET meta_value = '2' WHERE meta_key = "
+                             "'schema_version' AND meta_value = '1'", p);
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 1 to 2", b.data, NULL);
+    }
+    ccoord__buf_free(&b);
+    return rc;
 }
 
 static int read_schema_version(ccoord__db *db, long *ret)
@@ -575,6 +648,13 @@ static int create_schema(ccoord__db *db)
     }
     for (i = 0; !rc && ccoord__schema_sql(db->dialect, p, i, &b); i++)
         rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "create schema", b.data, NULL);
+    /* the tables of an older schema were there already: migrate them */
+    if (!rc) {
+        long v = 0;
+        rc = read_schema_version(db, &v);
+        if (!rc && v == 1)
+            rc = migrate_1_to_2(db);
+    }
     if (!rc) {
         if (db->dialect == CCOORD__SQLITE)
             ccoord__fmt(sql, sizeof sql,

@@ -16,7 +16,7 @@
 enum { CCOORD__SQLITE = 1, CCOORD__PGSQL, CCOORD__MYSQL, CCOORD__GENERIC };
 
 /* Schema version this library writes and understands. */
-#define CCOORD__SCHEMA_VERSION 1
+#define CCOORD__SCHEMA_VERSION 2
 
 /* SQLite's write turn, shared by this process's connections to one file
  * (lib/db_sqlite.c): first come, first served. */

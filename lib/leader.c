@@ -164,7 +164,7 @@ static int evict(ccoord_node *n, ccoord__db *db, const char *id, long long inc, 
                 rc = ccoord__db_exec(db, "delete registrations of evicted member", b.data, NULL);
         }
         if (!rc)
-            rc = ccoord__bump_version(db, n);
+            rc = ccoord__bump_version(db, n, 1);
     }
     if (!rc)
         rc = ccoord__db_commit(db);
@@ -597,7 +597,7 @@ static int cleanup_tx(ccoord_node *n, ccoord__db *db)
             rc = ccoord__db_exec_count(db, "delete registrations of non-members", b.data, &c);
     }
     if (!rc && (a || c))
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else
@@ -681,7 +681,7 @@ static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_writ
         }
     }
     if (!rc && written)
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else

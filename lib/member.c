@@ -25,12 +25,13 @@ static int where_group(ccoord__db *db, ccoord__buf *b, const ccoord_node *n)
     return ccoord__q(db, b, n->s.group_id);
 }
 
-int ccoord__bump_version(ccoord__db *db, const ccoord_node *n)
+int ccoord__bump_version(ccoord__db *db, const ccoord_node *n, int removal)
 {
     ccoord__buf b;
     int rc;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "UPDATE %sgroups SET version = version + 1", n->s.table_prefix);
+    ccoord__buf_addf(&b, "UPDATE %sgroups SET version = version + 1%s", n->s.table_prefix,
+                     removal ? ", removals = removals + 1" : "");
     rc = where_group(db, &b, n);
     if (!rc)
         rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "bump group version", b.data, NULL);
@@ -145,7 +146,7 @@ static int next_seq(ccoord_node *n, ccoord__db *db, long long *ret)
 {
     ccoord__buf b;
     dbi_result r;
-    int rc = ccoord__bump_version(db, n);
+    int rc = ccoord__bump_version(db, n, 0);
     if (rc)
         return rc;
     ccoord__buf_init(&b);
@@ -447,12 +448,10 @@ static ccoord__map *index_members(const ccoord__member *m, size_t count)
     return ix;
 }
 
-/* Reads member rows in join order into a new array.  since < 0: every
- * row.  since >= 0: only the rows that joined after the join sequence
- * since, each with the group's member count in *ret_total (the count is
- * the outer table of a LEFT JOIN, so it comes back with no new row too). */
+/* Reads member rows in join order into a new array: every row (since
+ * < 0), or the rows that joined after the join sequence since. */
 static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
-                            ccoord__member **ret, size_t *ret_count, long long *ret_total)
+                            ccoord__member **ret, size_t *ret_count)
 {
     const char *p = n->s.table_prefix;
     ccoord__buf b;
@@ -461,21 +460,12 @@ static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
     size_t count = 0, cap = 0;
     int rc;
     ccoord__buf_init(&b);
-    if (since < 0) {
-        ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, "
-                             "joined_seq FROM %smembers", p);
-        rc = where_group(db, &b, n);
-        ccoord__buf_add(&b, " ORDER BY joined_seq, node_id");
-    } else {
-        ccoord__buf_addf(&b, "SELECT m.node_id, m.incarnation, m.heartbeat, m.hostname, "
-                             "m.metadata, m.joined_seq, c.n FROM (SELECT COUNT(*) AS n FROM "
-                             "%smembers", p);
-        rc = where_group(db, &b, n);
-        ccoord__buf_addf(&b, ") c LEFT JOIN %smembers m ON m.group_id = ", p);
-        if (!rc)
-            rc = ccoord__q(db, &b, n->s.group_id);
-        ccoord__buf_addf(&b, " AND m.joined_seq > %lld ORDER BY m.joined_seq, m.node_id", since);
-    }
+    ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, "
+                         "joined_seq FROM %smembers", p);
+    rc = where_group(db, &b, n);
+    if (since >= 0)
+        ccoord__buf_addf(&b, " AND joined_seq > %lld", since);
+    ccoord__buf_add(&b, " ORDER BY joined_seq, node_id");
     if (!rc)
         rc = b.oom ? CCOORD_ENOMEM
                    : ccoord__db_exec(db, since < 0 ? "read members" : "read new members", b.data,
@@ -483,15 +473,9 @@ static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
     ccoord__buf_free(&b);
     if (rc)
         return rc;
-    *ret_total = -1;
     while (dbi_result_next_row(r)) {
         const char *id = ccoord__res_str(r, 1), *h = ccoord__res_str(r, 4),
                    *md = ccoord__res_str(r, 5);
-        if (since >= 0) {
-            *ret_total = ccoord__res_ll(r, 7);
-            if (ccoord__res_null(r, 1))
-                continue; /* the count alone: nobody joined */
-        }
         if (count == cap) {
             size_t ncap = cap ? cap * 2 : 16;
             ccoord__member *x = ccoord__realloc(nm, ncap * sizeof *x);
@@ -517,11 +501,6 @@ static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
     }
     dbi_result_free(r);
     atomic_fetch_add(&n->member_rows, (unsigned long)count);
-    if (!rc && since >= 0 && *ret_total < 0) {
-        ccoord__fmt(db->err, sizeof db->err, "reading new members of group %s returned no row",
-                    n->s.group_id);
-        rc = CCOORD_EDB;
-    }
     if (rc) {
         ccoord__members_free(nm, count);
         return rc;
@@ -531,58 +510,69 @@ static int read_member_rows(ccoord_node *n, ccoord__db *db, long long since,
     return CCOORD_OK;
 }
 
-/* Builds the list a follower's view becomes from the rows that joined
- * since its last read (add, in join order).  A join sequence is the group
- * version its join transaction wrote; the version row stays locked until
- * that commit, so sequences are unique and commit in order, and one
- * statement that sees a row sees every row of a smaller sequence.  Rows
- * are never renumbered but by a rejoin (new incarnation, new sequence), so
- * the view plus the new rows, a rejoined id replaced by its new row, is
- * the group unless a row was deleted: then the count the same statement
- * read is smaller, and *stale says so (the caller reads everything).
- * Called with mu held; takes the strings of add (frees its array). */
-static int merge_new_members(ccoord_node *n, ccoord__member *add, size_t nadd, long long total,
-                             ccoord__member **ret, size_t *ret_count, int *stale)
+/* Applies to a follower's view the rows that joined since its last read
+ * (add, in join order), in place: a join costs each node O(new rows) of
+ * statement and memory work, not a copy of the list.  The caller has seen
+ * no member row deleted since the view was read (the group row's removals
+ * count).  A join sequence is the group version its join transaction
+ * wrote; the version row stays locked until that commit, so sequences are
+ * unique and commit in order, and one statement that sees a row sees
+ * every row of a smaller sequence.  A row gets a new sequence only by a
+ * rejoin (a new incarnation under its id): the old one is replaced.
+ * Called with mu held; takes add's strings and array. */
+static int apply_new_members(ccoord_node *n, ccoord__member *add, size_t nadd, int64_t now)
 {
-    ccoord__map *addix = index_members(add, nadd);
-    ccoord__member *nm;
-    size_t i, count = 0, kept = 0;
-    *stale = 0;
-    if (!addix)
-        return CCOORD_ENOMEM;
-    for (i = 0; i < n->member_count; i++)
-        if (!ccoord__map_get(addix, n->members[i].id))
-            kept++;
-    if ((long long)(kept + nadd) != total) {
-        ccoord__map_free(addix, NULL);
-        *stale = 1;
-        return CCOORD_OK;
-    }
-    nm = ccoord__calloc(kept + nadd + 1, sizeof *nm);
-    if (!nm) {
-        ccoord__map_free(addix, NULL);
-        return CCOORD_ENOMEM;
-    }
-    for (i = 0; i < n->member_count; i++) {
-        const ccoord__member *o = &n->members[i];
-        if (ccoord__map_get(addix, o->id))
-            continue;
-        nm[count] = *o;
-        nm[count].id = ccoord__strdup(o->id);
-        nm[count].hostname = ccoord__strdup(o->hostname);
-        nm[count].metadata = ccoord__strdup(o->metadata);
-        if (!nm[count].id || !nm[count].hostname || !nm[count].metadata) {
-            ccoord__members_free(nm, count + 1);
-            ccoord__map_free(addix, NULL);
+    size_t i, j, present = 0, count;
+    /* a linear search per new row: new rows are few (one per join), and
+     * an index of the view would cost as much to keep as the search */
+    for (i = 0; i < nadd; i++)
+        for (j = 0; j < n->member_count; j++)
+            if (n->members[j].id && strcmp(n->members[j].id, add[i].id) == 0) {
+                present++;
+                break;
+            }
+    count = n->member_count - present + nadd;
+    if (count > n->member_cap) {
+        size_t cap = n->member_cap * 2 > count ? n->member_cap * 2 : count + 16;
+        ccoord__member *x = ccoord__realloc(n->members, cap * sizeof *x);
+        if (!x)
             return CCOORD_ENOMEM;
-        }
-        count++;
+        n->members = x;
+        n->member_cap = cap;
     }
-    memcpy(nm + count, add, nadd * sizeof *add);
+    if (present) {
+        /* rejoined ids: the old incarnation is removed, its row moves to
+         * the end (join order) */
+        size_t k = 0;
+        for (j = 0; j < n->member_count; j++) {
+            ccoord__member *o = &n->members[j];
+            for (i = 0; i < nadd; i++)
+                if (strcmp(o->id, add[i].id) == 0)
+                    break;
+            if (i < nadd) {
+                if (strcmp(o->id, n->id) != 0) {
+                    ccoord__queue(n, 0, CCOORD_MEMBER_REMOVED, o->id, 0);
+                    ccoord__log(n, CCOORD_LOG_INFO, "Member removed [%s]", o->id);
+                }
+                free(o->id);
+                free(o->hostname);
+                free(o->metadata);
+                continue;
+            }
+            n->members[k++] = *o;
+        }
+        n->member_count = k;
+    }
+    for (i = 0; i < nadd; i++) {
+        ccoord__member *m = &n->members[n->member_count++];
+        *m = add[i];
+        m->seen_ns = now;
+        if (strcmp(m->id, n->id) != 0) {
+            ccoord__queue(n, 0, CCOORD_MEMBER_ADDED, m->id, 0);
+            ccoord__log(n, CCOORD_LOG_INFO, "Member added [%s]", m->id);
+        }
+    }
     free(add);
-    ccoord__map_free(addix, NULL);
-    *ret = nm;
-    *ret_count = count + nadd;
     return CCOORD_OK;
 }
 
@@ -594,38 +584,32 @@ static int refresh_members(ccoord_node *n, ccoord__db *db, int incremental)
     ccoord__member *nm = NULL;
     ccoord__map *new_ix, *old_ix;
     size_t count = 0, i;
-    long long total = -1;
     int rc;
     int64_t now;
     if (incremental) {
         long long since = 0;
         ccoord__member *add = NULL;
         size_t nadd = 0;
-        int stale = 1;
         pthread_mutex_lock(&n->mu);
         for (i = 0; i < n->member_count; i++)
             if (n->members[i].joined_seq > since)
                 since = n->members[i].joined_seq;
         pthread_mutex_unlock(&n->mu);
-        rc = read_member_rows(n, db, since, &add, &nadd, &total);
+        rc = read_member_rows(n, db, since, &add, &nadd);
         if (rc)
             return rc;
-        /* only this thread replaces n->members: the view is the one since
-         * was taken from */
+        /* only this thread changes n->members: the view is still the one
+         * since was taken from */
         pthread_mutex_lock(&n->mu);
-        rc = merge_new_members(n, add, nadd, total, &nm, &count, &stale);
+        rc = apply_new_members(n, add, nadd, ccoord__now_ns());
         pthread_mutex_unlock(&n->mu);
-        if (rc || stale)
+        if (rc)
             ccoord__members_free(add, nadd);
-        if (rc)
-            return rc;
-        incremental = !stale;
+        return rc;
     }
-    if (!incremental) {
-        rc = read_member_rows(n, db, -1, &nm, &count, &total);
-        if (rc)
-            return rc;
-    }
+    rc = read_member_rows(n, db, -1, &nm, &count);
+    if (rc)
+        return rc;
     /* The diff goes through hash indexes: with hundreds of members a
      * linear search per member made every refresh O(members^2) on each
      * node, which saturated the CPU while members joined (bench scale). */
@@ -662,6 +646,7 @@ static int refresh_members(ccoord_node *n, ccoord__db *db, int incremental)
     ccoord__members_free(n->members, n->member_count);
     n->members = nm;
     n->member_count = count;
+    n->member_cap = count;
     pthread_mutex_unlock(&n->mu);
     ccoord__map_free(old_ix, NULL);
     ccoord__map_free(new_ix, NULL);
@@ -670,7 +655,8 @@ static int refresh_members(ccoord_node *n, ccoord__db *db, int incremental)
 
 /* Reads the group row with the leader row (one statement).  Returns the
  * version through ret_version; handles leader observation/takeover. */
-static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
+static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version,
+                      long long *ret_removals)
 {
     ccoord__buf b;
     dbi_result r;
@@ -681,7 +667,7 @@ static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
     int64_t now;
     ccoord__buf_init(&b);
     ccoord__buf_addf(&b, "SELECT g.version, l.node_id, l.term, l.heartbeat, m.incarnation, "
-                         "m.heartbeat FROM %sgroups g LEFT JOIN %sleader l ON l.group_id = "
+                         "m.heartbeat, g.removals FROM %sgroups g LEFT JOIN %sleader l ON l.group_id = "
                          "g.group_id LEFT JOIN %smembers m ON m.group_id = l.group_id AND "
                          "m.node_id = l.node_id WHERE g.group_id = ",
                      n->s.table_prefix, n->s.table_prefix, n->s.table_prefix);
@@ -694,6 +680,7 @@ static int poll_group(ccoord_node *n, ccoord__db *db, long long *ret_version)
     if (dbi_result_next_row(r)) {
         const char *ln = ccoord__res_str(r, 2);
         version = ccoord__res_ll(r, 1);
+        *ret_removals = ccoord__res_ll(r, 7);
         if (!ccoord__res_null(r, 3)) {
             have_leader_row = 1;
             ccoord__fmt(lnode, sizeof lnode, "%s", ln ? ln : "");
@@ -787,7 +774,7 @@ void *ccoord__bg_main(void *arg)
     for (;;) {
         int64_t now, deadline, poll_period;
         int force, hb_tick = 0, changed = 0, failed = 0, incremental;
-        long long version = -1;
+        long long version = -1, removals = -1;
         pthread_mutex_lock(&n->mu);
         if (n->stop) {
             pthread_mutex_unlock(&n->mu);
@@ -829,16 +816,17 @@ void *ccoord__bg_main(void *arg)
                 continue;
             }
         }
-        if (poll_group(n, db, &version) == CCOORD_OK) {
+        if (poll_group(n, db, &version, &removals) == CCOORD_OK) {
             pthread_mutex_lock(&n->mu);
             force = n->force_refresh;
             n->force_refresh = 0;
             changed = version != n->version;
-            /* a follower whose view is current but for this change reads
+            /* a follower whose view is current but for joins (no member
+             * row deleted since: the removals count is the same) reads
              * only the members that joined since; the leader reads them
              * all (it watches every heartbeat) */
             incremental = changed && !force && n->views_ready && version > n->version &&
-                          !atomic_load(&n->leader_until);
+                          removals == n->removals && !atomic_load(&n->leader_until);
             pthread_mutex_unlock(&n->mu);
             if (changed || force || (hb_tick && atomic_load(&n->leader_until))) {
                 int rc = refresh_members(n, db, incremental);
@@ -849,6 +837,7 @@ void *ccoord__bg_main(void *arg)
                     if (changed)
                         n->fast_until_ns = ccoord__now_ns() + n->interval_ns;
                     n->version = version;
+                    n->removals = removals;
                     n->views_ready = 1;
                 } else {
                     n->force_refresh = 1;

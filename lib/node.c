@@ -311,6 +311,7 @@ int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node)
     n->timeout_ns = n->interval_ns * n->s.heartbeat_max_retry;
     n->lease_ns = n->timeout_ns - n->interval_ns;
     n->version = -1;
+    n->removals = -1;
     n->pid = getpid();
     atomic_store(&n->log_level, CCOORD_LOG_INFO);
     pthread_mutex_init(&n->mu, NULL);
@@ -442,6 +443,7 @@ int ccoord_join(ccoord_node *node)
     node->stop = 0;
     node->force_refresh = 1;
     node->version = -1;
+    node->removals = -1;
     node->views_ready = 0;
     pthread_mutex_unlock(&node->mu);
     if (pthread_create(&node->wd_thread, NULL, ccoord__watchdog_main, node) == 0)
@@ -511,7 +513,7 @@ static int leave_db(ccoord_node *n, ccoord__db *db)
             rc = ccoord__db_exec(db, "delete task registrations", b.data, NULL);
     }
     if (!rc)
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 1);
     if (!rc)
         rc = ccoord__db_commit(db);
     else
@@ -530,7 +532,7 @@ static int leave_db(ccoord_node *n, ccoord__db *db)
                 if (ccoord__db_exec(db, "step down", b.data, NULL) == CCOORD_OK) {
                     ccoord__buf_reset(&b);
                     if (ccoord__db_begin(db) == CCOORD_OK) {
-                        if (ccoord__bump_version(db, n) == CCOORD_OK)
+                        if (ccoord__bump_version(db, n, 0) == CCOORD_OK)
                             ccoord__db_commit(db);
                         else
                             ccoord__db_rollback(db);
@@ -591,6 +593,7 @@ int ccoord_leave(ccoord_node *node)
     ccoord__members_free(node->members, node->member_count);
     node->members = NULL;
     node->member_count = 0;
+    node->member_cap = 0;
     node->version = -1;
     free(node->leader_id);
     node->leader_id = ccoord__strdup("");

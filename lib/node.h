@@ -88,7 +88,9 @@ struct ccoord_node {
     /* views */
     ccoord__member *members;
     size_t member_count;
-    long long version; /* group version last fully read; -1 unknown */
+    size_t member_cap; /* allocated entries of members */
+    long long version;  /* group version last read; -1 unknown */
+    long long removals; /* the group's count of member rows deleted, then */
     ccoord__map *owned;      /* task -> ccoord__owned*, tasks this node owns */
     ccoord__map *registered; /* task -> (void*)1 */
     ccoord__events events;
@@ -144,8 +146,11 @@ void *ccoord__watchdog_main(void *arg);
 void ccoord__revoke_all(ccoord_node *n);
 /* Appends "WHERE group_id = '<g>'"-style quoted group to b. */
 int ccoord__q(ccoord__db *db, ccoord__buf *b, const char *s);
-/* Bumps the group version inside the current statement sequence. */
-int ccoord__bump_version(ccoord__db *db, const ccoord_node *n);
+/* Bumps the group version inside the current statement sequence; with
+ * removal, also the count of member rows deleted (every statement that
+ * deletes a member row bumps it in its transaction: followers read only
+ * new members while it stays the same). */
+int ccoord__bump_version(ccoord__db *db, const ccoord_node *n, int removal);
 void ccoord__members_free(ccoord__member *m, size_t count);
 
 /* ---- leader.c */

@@ -86,7 +86,7 @@ static int write_names(ccoord_node *n, ccoord__db *db, const char *const *names,
         }
     }
     if (!rc)
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else
@@ -220,7 +220,7 @@ static int do_unregister(ccoord_node *n, ccoord__db *db, const char *task, void 
             rc = ccoord__db_exec(db, "release task", b.data, NULL);
     }
     if (!rc)
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else
@@ -498,7 +498,7 @@ static int do_change(ccoord_node *n, ccoord__db *db, const char *task, void *arg
             rc = ccoord__db_exec_count(db, "change task state", b.data, &rows);
     }
     if (!rc && rows)
-        rc = ccoord__bump_version(db, n);
+        rc = ccoord__bump_version(db, n, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else

@@ -358,74 +358,143 @@ static void test_membership_followers_read_only_new_members(void **state)
 }
 
 /* A follower that misses several changes (its process stopped for less
- * than its lease) catches up right: a member that left and joined again
- * under its id is removed and added; a leave hidden behind a join (the
- * member count is unchanged) is seen; the view ends equal to the
- * leader's. */
+ * than its lease) catches up right.  A member whose row a new process
+ * took over (a rejoin under its id, no row deleted) is removed and added
+ * from the one new row; a leave hidden behind a join (the member count is
+ * unchanged) is seen through the group's count of deleted rows; the view
+ * ends equal to the leader's each time. */
 static void test_membership_follower_catches_up_on_missed_leaves_and_joins(void **state)
 {
     tc_cluster c;
-    tc_node *w, *f, *again;
+    tc_node *w, *f, *d, *gone;
     unsigned long rows0;
-    int fi, leader;
+    int i, leader, idx[3], k = 0;
     int64_t t0;
     (void)state;
     tc_init(&c, IV);
-    c.max_retry = 30; /* a lease of 29 intervals: the freezes stay well inside it */
+    c.max_retry = 30; /* timeout and lease of ~30 intervals: freezes stay inside them */
     tc_start(&c, 4);
-    for (fi = 0; fi < 4; fi++)
-        if (TC_WAIT(5000, tc_member_count(&c.nodes[fi]) == 4) < 0)
-            fail_msg("%s sees %d members of 4", c.nodes[fi].id, tc_member_count(&c.nodes[fi]));
+    for (i = 0; i < 4; i++)
+        if (TC_WAIT(5000, tc_member_count(&c.nodes[i]) == 4) < 0)
+            fail_msg("%s sees %d members of 4", c.nodes[i].id, tc_member_count(&c.nodes[i]));
     assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
     leader = tc_leader(&c, NULL);
-    /* the follower f is node-1 or node-4, the one not leading; w the other */
-    fi = leader == 0 ? 3 : 0;
-    f = &c.nodes[fi];
-    w = &c.nodes[fi == 0 ? 3 : 0];
+    for (i = 0; i < 4; i++)
+        if (i != leader)
+            idx[k++] = i;
+    w = &c.nodes[leader];
+    f = &c.nodes[idx[0]];
+    d = &c.nodes[idx[1]];
+    gone = &c.nodes[idx[2]];
     tu_sleep_ms(2 * IV);
 
-    /* node-2 leaves and joins again (a new incarnation under its id);
-     * node-5 joins: 5 rows, and f's 4 plus 2 new ones less node-2's old */
+    /* d's process stops; a new process with d's id and a short timeout
+     * takes its row over before the leader (timeout 30 intervals) would
+     * evict it: a new incarnation and join sequence, no row deleted */
     t0 = tu_now_ms();
     ccoord__test_freeze(f->node, 1);
-    assert_int_equal(ccoord_leave(c.nodes[1].node), CCOORD_OK);
-    again = tc_add(&c, "node-2");
-    tc_join(again);
-    tc_join(tc_add(&c, "node-5"));
-    if (TC_WAIT(5000, tc_member_count(w) == 5 && tc_has_member(w, "node-5") &&
-                          tc_first(w, 0, CCOORD_MEMBER_ADDED, "node-2", t0) >= 0) < 0)
-        fail_msg("%s did not see node-2 again and node-5", w->id);
+    ccoord__test_freeze(d->node, 1);
+    c.max_retry = 3;
+    tc_join(tc_add(&c, d->id));
+    if (TC_WAIT(5000, tc_first(w, 0, CCOORD_MEMBER_ADDED, d->id, t0) >= 0) < 0)
+        fail_msg("%s did not see %s's row taken over", w->id, d->id);
     rows0 = ccoord__test_member_rows(f->node);
     ccoord__test_freeze(f->node, 0);
-    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-5", t0) >= 0 &&
-                          tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-2", t0) >= 0) < 0)
-        fail_msg("%s did not catch up after its freeze", f->id);
-    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-2", t0) >= 0);
-    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-2", t0) <=
-                tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-2", t0));
-    assert_int_equal(tc_count(f, 0, CCOORD_MEMBER_REMOVED, NULL), 1);
+    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_ADDED, d->id, t0) >= 0) < 0)
+        fail_msg("%s did not see %s's new process after its freeze", f->id, d->id);
+    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, d->id, t0) >= 0);
+    assert_true(tc_first(f, 0, CCOORD_MEMBER_REMOVED, d->id, t0) <=
+                tc_first(f, 0, CCOORD_MEMBER_ADDED, d->id, t0));
     assert_true(TC_WAIT(2000, same_members(f, w)) >= 0);
-    /* it read the two new rows, not the list */
-    assert_true(ccoord__test_member_rows(f->node) - rows0 < 5);
+    assert_int_equal(tc_member_count(f), 4);
+    /* it read the one new row, not the list of 4 */
+    print_message("      [%s] %s read %lu member row(s) for a row taken over\n", tc_backend,
+                  f->id, ccoord__test_member_rows(f->node) - rows0);
+    assert_int_equal(ccoord__test_member_rows(f->node) - rows0, 1);
 
-    /* node-3 leaves and node-6 joins: the count stays 5, so f must notice
-     * the leave by the count of the rows it already had */
+    /* a member leaves and node-6 joins: the count stays 4, so f must learn
+     * of the leave from the group row */
     t0 = tu_now_ms();
     ccoord__test_freeze(f->node, 1);
-    assert_int_equal(ccoord_leave(c.nodes[2].node), CCOORD_OK);
+    assert_int_equal(ccoord_leave(gone->node), CCOORD_OK);
     tc_join(tc_add(&c, "node-6"));
-    if (TC_WAIT(5000, tc_member_count(w) == 5 && tc_has_member(w, "node-6") &&
-                          !tc_has_member(w, "node-3")) < 0)
-        fail_msg("%s did not see node-3 leave and node-6 join", w->id);
+    if (TC_WAIT(5000, tc_member_count(w) == 4 && tc_has_member(w, "node-6") &&
+                          !tc_has_member(w, gone->id)) < 0)
+        fail_msg("%s did not see %s leave and node-6 join", w->id, gone->id);
     ccoord__test_freeze(f->node, 0);
-    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_REMOVED, "node-3", t0) >= 0 &&
+    if (TC_WAIT(5000, tc_first(f, 0, CCOORD_MEMBER_REMOVED, gone->id, t0) >= 0 &&
                           tc_first(f, 0, CCOORD_MEMBER_ADDED, "node-6", t0) >= 0) < 0)
-        fail_msg("%s did not see node-3 removed and node-6 added after its freeze", f->id);
+        fail_msg("%s did not see %s removed and node-6 added after its freeze", f->id,
+                 gone->id);
     assert_true(TC_WAIT(2000, same_members(f, w)) >= 0);
-    assert_int_equal(tc_member_count(f), 5);
+    assert_int_equal(tc_member_count(f), 4);
     /* nobody was evicted on the way */
     assert_int_equal(tc_count(f, 0, CCOORD_MEMBER_SELF_EVICTED, NULL), 0);
     assert_int_equal(tc_count(w, 0, CCOORD_MEMBER_REMOVED, f->id), 0);
+    tc_free(&c);
+}
+
+/* A database of schema 1 (libclustercoord 1.0) is migrated when a node
+ * joins: the groups row gets its removals count (0 for groups already
+ * there), the schema version becomes 2, and the cluster works on it.  A
+ * schema newer than the library's is refused with CCOORD_ESCHEMA. */
+static void test_membership_schema_1_migrated_newer_refused(void **state)
+{
+    tc_cluster c;
+    tc_node *late;
+    const char *p, *key, *tail;
+    char v[64];
+    int rc;
+    (void)state;
+    tc_init(&c, IV);
+    p = c.ns.prefix;
+    key = strcmp(tc_backend, "mysql") == 0
+              ? "VARCHAR(190) CHARACTER SET utf8mb4 COLLATE utf8mb4_bin NOT NULL"
+              : "VARCHAR(190) NOT NULL";
+    tail = strcmp(tc_backend, "mysql") == 0 ? " ENGINE=InnoDB DEFAULT CHARSET=utf8mb4" : "";
+    /* the tables of schema 1 that changed, as 1.0 created them */
+    assert_int_equal(tu_sql(&c.ns, "CREATE TABLE %smeta (meta_key VARCHAR(64) NOT NULL, "
+                                   "meta_value VARCHAR(255) NOT NULL, PRIMARY KEY (meta_key))%s",
+                            p, tail), 0);
+    assert_int_equal(tu_sql(&c.ns, "INSERT INTO %smeta (meta_key, meta_value) VALUES "
+                                   "('schema_version', '1')", p), 0);
+    assert_int_equal(tu_sql(&c.ns, "CREATE TABLE %sgroups (group_id %s, version BIGINT NOT NULL, "
+                                   "PRIMARY KEY (group_id))%s", p, key, tail), 0);
+    assert_int_equal(tu_sql(&c.ns, "INSERT INTO %sgroups (group_id, version) VALUES ('other', 7)",
+                            p), 0);
+    assert_int_equal(tu_sql(&c.ns, "CREATE TABLE %smembers (group_id %s, node_id %s, incarnation "
+                                   "BIGINT NOT NULL, heartbeat BIGINT NOT NULL, hostname "
+                                   "VARCHAR(1024) NOT NULL, metadata VARCHAR(1024) NOT NULL, "
+                                   "joined_seq BIGINT NOT NULL, PRIMARY KEY (group_id, node_id))%s",
+                            p, key, key, tail), 0);
+
+    tc_start(&c, 3);
+    assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT meta_value FROM %smeta WHERE "
+                                                      "meta_key = 'schema_version'", p), 0);
+    assert_string_equal(v, "2");
+    assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT removals FROM %sgroups WHERE "
+                                                      "group_id = 'other'", p), 0);
+    assert_string_equal(v, "0");
+    assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[0]) == 3 &&
+                                  tc_member_count(&c.nodes[1]) == 3 &&
+                                  tc_member_count(&c.nodes[2]) == 3) >= 0);
+    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
+    /* a leave counts as a removal and every node sees it */
+    assert_int_equal(ccoord_leave(c.nodes[tc_leader(&c, NULL) == 1 ? 2 : 1].node), CCOORD_OK);
+    assert_true(TC_WAIT(3000, tc_member_count(&c.nodes[0]) == 2) >= 0);
+    assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT removals FROM %sgroups WHERE "
+                                                      "group_id <> 'other'", p), 0);
+    assert_string_equal(v, "1");
+
+    /* a newer schema: refused, with both versions named */
+    assert_int_equal(tu_sql(&c.ns, "UPDATE %smeta SET meta_value = '3' WHERE meta_key = "
+                                   "'schema_version'", p), 0);
+    late = tc_add(&c, "node-9");
+    rc = ccoord_join(late->node);
+    assert_int_equal(rc, CCOORD_ESCHEMA);
+    print_message("      [%s] %s\n", tc_backend, ccoord_errmsg(late->node));
+    assert_non_null(strstr(ccoord_errmsg(late->node), "schema version 3"));
+    assert_non_null(strstr(ccoord_errmsg(late->node), "library's 2"));
     tc_free(&c);
 }
 
@@ -520,6 +589,7 @@ int main(void)
         cmocka_unit_test(test_membership_twenty_nodes_start_at_once_on_empty_database),
         cmocka_unit_test(test_membership_followers_read_only_new_members),
         cmocka_unit_test(test_membership_follower_catches_up_on_missed_leaves_and_joins),
+        cmocka_unit_test(test_membership_schema_1_migrated_newer_refused),
         cmocka_unit_test(test_membership_hostile_ids_stored_verbatim),
         cmocka_unit_test(test_membership_leave_and_free_leave_no_thread),
         cmocka_unit_test(test_membership_api_misuse_errors),

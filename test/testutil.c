@@ -12,6 +12,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -149,35 +150,115 @@ static void dbi_apply_dsn(dbi_conn conn, const char *dsn)
     }
 }
 
+/* Opens a libdbi connection to ns's database (*inst set); NULL with a
+ * message on stderr. */
+static dbi_conn ns_connect(const tu_ns *ns, dbi_inst *inst)
+{
+    dbi_conn conn;
+    const char *msg = NULL;
+    *inst = NULL;
+    if (dbi_initialize_r(NULL, inst) < 0) {
+        fprintf(stderr, "testutil: dbi_initialize_r failed\n");
+        return NULL;
+    }
+    conn = dbi_conn_new_r(ns->backend, *inst);
+    if (!conn) {
+        fprintf(stderr, "testutil: no libdbi driver %s\n", ns->backend);
+        dbi_shutdown_r(*inst);
+        return NULL;
+    }
+    if (strcmp(ns->backend, "sqlite3") == 0) {
+        dbi_conn_set_option(conn, "sqlite3_dbdir", ns->dir);
+        dbi_conn_set_option(conn, "dbname", "cluster.db");
+    } else {
+        dbi_apply_dsn(conn, ns->dsn);
+    }
+    dbi_conn_set_option_numeric(conn, "timeout", 5);
+    if (dbi_conn_connect(conn) < 0) {
+        dbi_conn_error(conn, &msg);
+        fprintf(stderr, "testutil: connect to %s: %s\n", ns->backend, msg ? msg : "?");
+        dbi_conn_close(conn);
+        dbi_shutdown_r(*inst);
+        return NULL;
+    }
+    return conn;
+}
+
+static void ns_close(dbi_conn conn, dbi_inst inst)
+{
+    dbi_conn_close(conn);
+    dbi_shutdown_r(inst);
+}
+
+/* Runs one statement on ns's database; with out, copies the first
+ * column of the first row there ("" when no row). */
+static int ns_sql(const tu_ns *ns, char *out, size_t outlen, const char *fmt, va_list ap)
+{
+    dbi_inst inst;
+    dbi_conn conn;
+    dbi_result res;
+    const char *msg = NULL;
+    char sql[2048];
+    int rc = 0;
+    vsnprintf(sql, sizeof sql, fmt, ap);
+    if (out && outlen)
+        out[0] = '\0';
+    if (!(conn = ns_connect(ns, &inst)))
+        return -1;
+    res = dbi_conn_query(conn, sql);
+    if (!res) {
+        dbi_conn_error(conn, &msg);
+        fprintf(stderr, "testutil: %s: %s: %s\n", ns->backend, sql, msg ? msg : "?");
+        rc = -1;
+    } else {
+        if (out && outlen && dbi_result_next_row(res)) {
+            const char *v = NULL;
+            char num[32];
+            if (dbi_result_get_field_type_idx(res, 1) == DBI_TYPE_INTEGER) {
+                snprintf(num, sizeof num, "%lld", dbi_result_get_as_longlong_idx(res, 1));
+                v = num;
+            } else {
+                v = dbi_result_get_string_idx(res, 1);
+            }
+            snprintf(out, outlen, "%s", v ? v : "");
+        }
+        dbi_result_free(res);
+    }
+    ns_close(conn, inst);
+    return rc;
+}
+
+int tu_sql(const tu_ns *ns, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = ns_sql(ns, NULL, 0, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+int tu_sql_value(const tu_ns *ns, char *out, size_t outlen, const char *fmt, ...)
+{
+    va_list ap;
+    int rc;
+    va_start(ap, fmt);
+    rc = ns_sql(ns, out, outlen, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
 static void drop_tables(const tu_ns *ns)
 {
-    dbi_inst inst = NULL;
+    dbi_inst inst;
     dbi_conn conn;
     dbi_result res;
     const char *msg = NULL;
     char sql[256];
     size_t i;
 
-    if (dbi_initialize_r(NULL, &inst) < 0) {
-        fprintf(stderr, "testutil: dbi_initialize_r failed; tables %s* left behind\n",
-                ns->prefix);
-        return;
-    }
-    conn = dbi_conn_new_r(ns->backend, inst);
-    if (!conn) {
-        fprintf(stderr, "testutil: no libdbi driver %s; tables %s* left behind\n", ns->backend,
-                ns->prefix);
-        dbi_shutdown_r(inst);
-        return;
-    }
-    dbi_apply_dsn(conn, ns->dsn);
-    dbi_conn_set_option_numeric(conn, "timeout", 5);
-    if (dbi_conn_connect(conn) < 0) {
-        dbi_conn_error(conn, &msg);
-        fprintf(stderr, "testutil: connect to %s: %s; tables %s* left behind\n", ns->backend,
-                msg ? msg : "?", ns->prefix);
-        dbi_conn_close(conn);
-        dbi_shutdown_r(inst);
+    if (!(conn = ns_connect(ns, &inst))) {
+        fprintf(stderr, "testutil: tables %s* left behind\n", ns->prefix);
         return;
     }
     /* Never hang on a lock a leftover connection holds; no NOTICE on
@@ -200,8 +281,7 @@ static void drop_tables(const tu_ns *ns)
             fprintf(stderr, "testutil: %s: %s: %s\n", ns->backend, sql, msg ? msg : "?");
         }
     }
-    dbi_conn_close(conn);
-    dbi_shutdown_r(inst);
+    ns_close(conn, inst);
 }
 
 void tu_ns_teardown(tu_ns *ns)

@@ -38,6 +38,12 @@ typedef struct tu_ns {
 int tu_ns_setup(tu_ns *ns, const char *backend);
 /* Removes the temporary directory and, on servers, drops the tables. */
 void tu_ns_teardown(tu_ns *ns);
+/* Runs one SQL statement (printf format) on ns's database, outside the
+ * library; 0 or -1 (the error on stderr).  tu_sql_value also copies the
+ * first column of the first row to out ("" when there is no row). */
+int tu_sql(const tu_ns *ns, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+int tu_sql_value(const tu_ns *ns, char *out, size_t outlen, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* A config on ns for node_id (NULL: random) with the given heartbeat
  * interval in ms; plugin_dir is build/drivers (or $CCOORD_TEST_DRIVERDIR).
