@@ -357,6 +357,48 @@ static void test_membership_followers_read_only_new_members(void **state)
     tc_free(&c);
 }
 
+/* A follower polls every quarter interval for an interval after a change,
+ * but not after joins alone: while members join one after another it
+ * sends what it sends in the steady state (heartbeat and poll per
+ * interval) plus its two reads per join, not four polls an interval. */
+static void test_membership_joins_do_not_make_followers_poll_fast(void **state)
+{
+    tc_cluster c;
+    unsigned long s0, sent;
+    int i, leader, f;
+    int64_t t0;
+    double intervals;
+    long bound, fast;
+    (void)state;
+    tc_init(&c, IV);
+    tc_start(&c, 3);
+    for (i = 0; i < 3; i++)
+        assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[i]) == 3) >= 0);
+    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
+    leader = tc_leader(&c, NULL);
+    f = leader == 0 ? 1 : 0;
+    tu_sleep_ms(2 * IV); /* out of any fast polling */
+    t0 = tu_now_ms();
+    s0 = ccoord__test_statements(c.nodes[f].node);
+    for (i = 0; i < 8; i++) {
+        tc_join(tc_add(&c, NULL));
+        assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[f]) == 4 + i) >= 0);
+        tu_sleep_ms(IV / 2);
+    }
+    tu_sleep_ms(IV);
+    sent = ccoord__test_statements(c.nodes[f].node) - s0;
+    intervals = (double)(tu_now_ms() - t0) / IV;
+    /* steady: 2 an interval, +1 for a heartbeat and a poll due at either
+     * end; 2 per join; 8 of slack.  Fast polling adds ~3 an interval. */
+    bound = (long)(2 * (intervals + 1)) + 2 * 8 + 8;
+    fast = (long)(5 * intervals) + 2 * 8;
+    print_message("      [%s] %s sent %lu statements in %.1f intervals while 8 members joined "
+                  "(steady-state bound %ld; with fast polling ~%ld)\n",
+                  tc_backend, c.nodes[f].id, sent, intervals, bound, fast);
+    assert_true((long)sent <= bound);
+    tc_free(&c);
+}
+
 /* A follower that misses several changes (its process stopped for less
  * than its lease) catches up right.  A member whose row a new process
  * took over (a rejoin under its id, no row deleted) is removed and added
@@ -588,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_membership_dead_process_row_taken_over),
         cmocka_unit_test(test_membership_twenty_nodes_start_at_once_on_empty_database),
         cmocka_unit_test(test_membership_followers_read_only_new_members),
+        cmocka_unit_test(test_membership_joins_do_not_make_followers_poll_fast),
         cmocka_unit_test(test_membership_follower_catches_up_on_missed_leaves_and_joins),
         cmocka_unit_test(test_membership_schema_1_migrated_newer_refused),
         cmocka_unit_test(test_membership_hostile_ids_stored_verbatim),
