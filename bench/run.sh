@@ -9,6 +9,7 @@
 #            --only LIST         comma list of: failover,leave,steady,acquire,resolve
 #            --scale-members "250 500 ..."  member counts tried in order (scale)
 #            --scale-hold S      seconds each step is held (default 300)
+#            --scale-batch N     members that join at a time (default 50)
 #            --scale-probe S     a shorter hold per step first, then the full
 #                                hold at the largest step that passed (default: none)
 #            --pg-only DIR       start the bench PostgreSQL in DIR, print the env
@@ -32,6 +33,7 @@ only=failover,leave,steady,acquire,resolve
 scale_members="250 500 750 1000 1250 1500"
 scale_hold=300
 scale_probe=
+scale_batch=50
 pg_only=
 
 while [ $# -gt 0 ]; do
@@ -43,8 +45,9 @@ while [ $# -gt 0 ]; do
     --scale-members) scale_members=$2; shift ;;
     --scale-hold) scale_hold=$2; shift ;;
     --scale-probe) scale_probe=$2; shift ;;
+    --scale-batch) scale_batch=$2; shift ;;
     --pg-only) pg_only=$2; shift ;;
-    *) echo "usage: sh $0 [--smoke|--scale] [--runs N] [--only LIST] [--scale-members LIST] [--scale-hold S] [--scale-probe S] [--pg-only DIR]" >&2; exit 2 ;;
+    *) echo "usage: sh $0 [--smoke|--scale] [--runs N] [--only LIST] [--scale-members LIST] [--scale-hold S] [--scale-probe S] [--scale-batch N] [--pg-only DIR]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -188,13 +191,13 @@ scale)
     best=
     if [ -n "$scale_probe" ]; then
         for m in $scale_members; do
-            if run scale --members "$m" --hold "$scale_probe" --interval 1000 --probe; then :; fi
+            if run scale --members "$m" --hold "$scale_probe" --interval 1000 --batch "$scale_batch" --probe; then :; fi
             if tail -n 1 "$rows" | grep -q "	ok$"; then best=$m; else break; fi
         done
-        [ -n "$best" ] && run scale --members "$best" --hold "$scale_hold" --interval 1000
+        [ -n "$best" ] && run scale --members "$best" --hold "$scale_hold" --interval 1000 --batch "$scale_batch"
     else
         for m in $scale_members; do
-            run scale --members "$m" --hold "$scale_hold" --interval 1000
+            run scale --members "$m" --hold "$scale_hold" --interval 1000 --batch "$scale_batch"
             if tail -n 1 "$rows" | grep -q "	ok$"; then :; else break; fi
         done
     fi

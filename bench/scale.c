@@ -126,10 +126,11 @@ int main(int argc, char **argv)
         if (!ccoord_is_leader(n[0]))
             bn_die("the first node did not become leader");
     }
-    /* Ramp in batches: every join bumps the group version, and then every
-     * node re-reads the member list (and polls 4 times an interval for one
-     * interval), so joining all at once costs O(members^2) rows per second
-     * and starves the server; between batches the cluster settles. */
+    /* Ramp in batches: every join still costs every node a read of the
+     * new member row at its next poll (and two connects and the join's
+     * statements), so joining all at once would starve the 2 cores this
+     * process shares with the server; between batches the cluster
+     * settles. */
     if (nthreads > members - 1)
         nthreads = members - 1;
     if (batch < 1)
