@@ -333,7 +333,7 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
     db->deadline_ns = ccoord__now_ns() + db->stmt_timeout_ns;
     pthread_mutex_unlock(&db->wd_mu);
     r = dbi_conn_query(db->conn, sql);
-    db->statements++;
+    atomic_fetch_add_explicit(&db->statements, 1, memory_order_relaxed);
     pthread_mutex_lock(&db->wd_mu);
     db->deadline_ns = 0;
     pthread_mutex_unlock(&db->wd_mu);

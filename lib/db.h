@@ -43,7 +43,8 @@ typedef struct ccoord__db {
     int in_tx;
     ccoord__turn *turn;       /* SQLite: the file's write turn */
     int has_turn;             /* held until COMMIT/ROLLBACK or the statement ends */
-    unsigned long statements; /* statements sent (benchmarks, tests) */
+    _Atomic unsigned long statements; /* statements sent (read by tests and benchmarks
+                                       * while the node runs) */
     /* Watchdog: guarded by wd_mu; the node's watchdog thread shuts the
      * socket down when a statement runs past its deadline. */
     pthread_mutex_t wd_mu;
@@ -87,9 +88,9 @@ int ccoord__db_quote(ccoord__db *db, ccoord__buf *b, const char *s);
  * CCOORD_EDB, or CCOORD_ESCHEMA (newer schema). */
 int ccoord__db_ensure_schema(ccoord__db *db);
 
-/* Pure SQL text of the schema for a dialect and prefix (also written to
- * the plain .sql files for operators).  Returns the statements one by
- * one: i from 0 while it returns 1. */
+/* Pure SQL text of the schema (version CCOORD__SCHEMA_VERSION) for a
+ * dialect and prefix.  Returns the statements one by one: i from 0 while
+ * it returns 1. */
 int ccoord__schema_sql(int dialect, const char *prefix, size_t i, ccoord__buf *out);
 /* The dialect of a libdbi driver name. */
 int ccoord__dialect_of(const char *driver);

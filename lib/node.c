@@ -739,5 +739,5 @@ unsigned long ccoord__test_member_rows(ccoord_node *n)
 
 unsigned long ccoord__test_statements(ccoord_node *n)
 {
-    return n->bg_db.statements + n->api_db.statements;
+    return atomic_load(&n->bg_db.statements) + atomic_load(&n->api_db.statements);
 }
