@@ -424,6 +424,29 @@ static void parse_poll(dbi_result r, unsigned off, poll_row *p)
     }
 }
 
+/* Runs the statement in b (and frees b) whose row holds add_poll_sql's
+ * columns from column off + 1 on; column 1 goes to *first when off is 1.
+ * No row: the group row is missing. */
+static int run_poll(ccoord__db *db, const char *what, ccoord__buf *b, unsigned off, poll_row *p,
+                    long long *first)
+{
+    dbi_result r;
+    int rc = b->oom ? CCOORD_ENOMEM : ccoord__db_exec(db, what, b->data, &r);
+    ccoord__buf_free(b);
+    if (rc)
+        return rc;
+    memset(p, 0, sizeof *p);
+    p->have = 1;
+    p->group_missing = 1;
+    if (dbi_result_next_row(r)) {
+        if (first)
+            *first = ccoord__res_ll(r, 1);
+        parse_poll(r, off, p);
+    }
+    dbi_result_free(r);
+    return CCOORD_OK;
+}
+
 /* The heartbeat UPDATE.  On PostgreSQL it carries the poll too, in one
  * statement (a data-modifying WITH): a follower sends one statement an
  * interval instead of two, which halves the server's work for a large
@@ -431,7 +454,7 @@ static void parse_poll(dbi_result r, unsigned off, poll_row *p)
 static int heartbeat_sql(ccoord_node *n, ccoord__db *db, poll_row *poll, unsigned long long *rows)
 {
     ccoord__buf b;
-    dbi_result r;
+    long long updated = -1;
     int pg = db->dialect == CCOORD__PGSQL, rc;
     ccoord__buf_init(&b);
     if (pg)
@@ -451,20 +474,19 @@ static int heartbeat_sql(ccoord_node *n, ccoord__db *db, poll_row *poll, unsigne
     ccoord__buf_add(&b, " RETURNING 1) SELECT (SELECT COUNT(*) FROM hb), ");
     if (!rc)
         rc = add_poll_sql(n, db, &b, 1);
-    if (!rc)
-        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "heartbeat", b.data, &r);
-    ccoord__buf_free(&b);
-    if (rc)
+    if (rc) {
+        ccoord__buf_free(&b);
         return rc;
-    if (!dbi_result_next_row(r)) {
-        dbi_result_free(r);
-        ccoord__fmt(db->err, sizeof db->err, "heartbeat of %s returned no row", n->id);
-        return CCOORD_EDB;
     }
-    *rows = (unsigned long long)ccoord__res_ll(r, 1);
-    parse_poll(r, 1, poll);
-    dbi_result_free(r);
-    return CCOORD_OK;
+    rc = run_poll(db, "heartbeat", &b, 1, poll, &updated);
+    if (!rc && updated < 0) {
+        /* the one-row table in FROM always gives a row */
+        ccoord__fmt(db->err, sizeof db->err, "heartbeat of %s returned no row", n->id);
+        rc = CCOORD_EDB;
+    }
+    if (!rc)
+        *rows = (unsigned long long)updated;
+    return rc;
 }
 
 /* The heartbeat: one UPDATE (two as leader; on PostgreSQL with the poll
@@ -617,7 +639,7 @@ static int apply_new_members(ccoord_node *n, ccoord__member *add, size_t nadd, i
      * an index of the view would cost as much to keep as the search */
     for (i = 0; i < nadd; i++)
         for (j = 0; j < n->member_count; j++)
-            if (n->members[j].id && strcmp(n->members[j].id, add[i].id) == 0) {
+            if (strcmp(n->members[j].id, add[i].id) == 0) {
                 present++;
                 break;
             }
@@ -751,27 +773,22 @@ static int poll_group(ccoord_node *n, ccoord__db *db, const poll_row *pre,
                       long long *ret_version, long long *ret_removals)
 {
     ccoord__buf b;
-    dbi_result r;
     int rc;
     poll_row own;
     const poll_row *pr = pre;
     const char *lnode;
-    long long lterm, lhb, version, lminc, lmhb;
     int64_t now;
     if (!pr || !pr->have) {
         ccoord__buf_init(&b);
         ccoord__buf_add(&b, "SELECT ");
         rc = add_poll_sql(n, db, &b, 0);
-        if (!rc)
-            rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "poll group version", b.data, &r);
-        ccoord__buf_free(&b);
+        if (rc) {
+            ccoord__buf_free(&b);
+            return rc;
+        }
+        rc = run_poll(db, "poll group version", &b, 0, &own, NULL);
         if (rc)
             return rc;
-        memset(&own, 0, sizeof own);
-        own.group_missing = 1;
-        if (dbi_result_next_row(r))
-            parse_poll(r, 0, &own);
-        dbi_result_free(r);
         pr = &own;
     }
     if (pr->group_missing) {
@@ -779,13 +796,8 @@ static int poll_group(ccoord_node *n, ccoord__db *db, const poll_row *pre,
         return CCOORD_EDB;
     }
     lnode = pr->lnode;
-    lterm = pr->lterm;
-    lhb = pr->lhb;
-    lminc = pr->lminc;
-    lmhb = pr->lmhb;
-    version = pr->version;
     *ret_removals = pr->removals;
-    *ret_version = version;
+    *ret_version = pr->version;
     if (!pr->have_leader_row)
         return ensure_group_rows(n, db);
 
@@ -799,24 +811,24 @@ static int poll_group(ccoord_node *n, ccoord__db *db, const poll_row *pre,
             ccoord__queue(n, 0, CCOORD_MEMBER_LEADER_CHANGED, lnode, 0);
         }
     }
-    if (lterm != n->seen_leader_term || lhb != n->seen_leader_hb) {
-        n->seen_leader_term = lterm;
-        n->seen_leader_hb = lhb;
+    if (pr->lterm != n->seen_leader_term || pr->lhb != n->seen_leader_hb) {
+        n->seen_leader_term = pr->lterm;
+        n->seen_leader_hb = pr->lhb;
         n->seen_leader_ns = now;
     }
-    if (!n->seen_lm_id || strcmp(n->seen_lm_id, lnode) != 0 || lminc != n->seen_lm_inc ||
-        lmhb != n->seen_lm_hb) {
+    if (!n->seen_lm_id || strcmp(n->seen_lm_id, lnode) != 0 || pr->lminc != n->seen_lm_inc ||
+        pr->lmhb != n->seen_lm_hb) {
         char *copy = ccoord__strdup(lnode);
         if (copy) {
             free(n->seen_lm_id);
             n->seen_lm_id = copy;
-            n->seen_lm_inc = lminc;
-            n->seen_lm_hb = lmhb;
+            n->seen_lm_inc = pr->lminc;
+            n->seen_lm_hb = pr->lmhb;
             n->seen_lm_ns = now;
         }
     }
     if (atomic_load(&n->leader_until) &&
-        (strcmp(lnode, n->id) != 0 || lterm != n->leader_term))
+        (strcmp(lnode, n->id) != 0 || pr->lterm != n->leader_term))
         ccoord__step_down_local(n);
     pthread_mutex_unlock(&n->mu);
 
@@ -825,7 +837,7 @@ static int poll_group(ccoord_node *n, ccoord__db *db, const poll_row *pre,
         int stale_self = strcmp(lnode, n->id) == 0;
         int lapsed = now - n->seen_leader_ns >= n->timeout_ns;
         if (vacant || stale_self || lapsed)
-            ccoord__leader_takeover(n, db, lnode, lterm, lhb);
+            ccoord__leader_takeover(n, db, lnode, pr->lterm, pr->lhb);
     }
     return CCOORD_OK;
 }
