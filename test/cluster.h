@@ -340,6 +340,21 @@ static inline int tc_leader(tc_cluster *c, int *ret_leaders)
         tc_r_;                                                      \
     })
 
+/* Adds and joins n nodes (tc_start), waits until each sees all n members
+ * (up to wait_ms per node) and until there is a leader (up to 3 s);
+ * returns the leader's index. */
+static inline int tc_start_settled(tc_cluster *c, int n, long wait_ms)
+{
+    int i;
+    tc_start(c, n);
+    for (i = 0; i < n; i++)
+        if (TC_WAIT(wait_ms, tc_member_count(&c->nodes[i]) == n) < 0)
+            fail_msg("%s sees %d members of %d", c->nodes[i].id, tc_member_count(&c->nodes[i]),
+                     n);
+    assert_true(TC_WAIT(3000, tc_leader(c, NULL) >= 0) >= 0);
+    return tc_leader(c, NULL);
+}
+
 /* Runs the given tests once per backend, as groups "<name>/<backend>". */
 static inline int tc_run_all(const char *name, const struct CMUnitTest *tests, size_t count)
 {

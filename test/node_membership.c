@@ -322,12 +322,7 @@ static void test_membership_followers_read_only_new_members(void **state)
     int i, j, leader;
     (void)state;
     tc_init(&c, IV);
-    tc_start(&c, 8);
-    for (i = 0; i < 8; i++)
-        if (TC_WAIT(10000, tc_member_count(&c.nodes[i]) == 8) < 0)
-            fail_msg("%s sees %d members of 8", c.nodes[i].id, tc_member_count(&c.nodes[i]));
-    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
-    leader = tc_leader(&c, NULL);
+    leader = tc_start_settled(&c, 8, 10000);
     tu_sleep_ms(2 * IV);
     for (i = 0; i < 8; i++)
         before[i] = ccoord__test_member_rows(c.nodes[i].node);
@@ -371,11 +366,7 @@ static void test_membership_joins_do_not_make_followers_poll_fast(void **state)
     long bound, fast;
     (void)state;
     tc_init(&c, IV);
-    tc_start(&c, 3);
-    for (i = 0; i < 3; i++)
-        assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[i]) == 3) >= 0);
-    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
-    leader = tc_leader(&c, NULL);
+    leader = tc_start_settled(&c, 3, 5000);
     f = leader == 0 ? 1 : 0;
     tu_sleep_ms(2 * IV); /* out of any fast polling */
     t0 = tu_now_ms();
@@ -415,12 +406,7 @@ static void test_membership_follower_catches_up_on_missed_leaves_and_joins(void 
     (void)state;
     tc_init(&c, IV);
     c.max_retry = 30; /* timeout and lease of ~30 intervals: freezes stay inside them */
-    tc_start(&c, 4);
-    for (i = 0; i < 4; i++)
-        if (TC_WAIT(5000, tc_member_count(&c.nodes[i]) == 4) < 0)
-            fail_msg("%s sees %d members of 4", c.nodes[i].id, tc_member_count(&c.nodes[i]));
-    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
-    leader = tc_leader(&c, NULL);
+    leader = tc_start_settled(&c, 4, 5000);
     for (i = 0; i < 4; i++)
         if (i != leader)
             idx[k++] = i;
