@@ -5,7 +5,7 @@
 #   make demo       two-node cluster demo on SQLite
 # Other targets live in mk/*.mk (one file per concern).
 
-VERSION     := 1.0.0
+VERSION     := 1.1.0
 ABI_MAJOR   := 1
 NAME        := libclustercoord
 SONAME      := $(NAME).so.$(ABI_MAJOR)

@@ -23,7 +23,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node.h"
+#include "core.h"
 
 static int total_owned(ccoord_node **n, int members)
 {

@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "node.h"
+#include "core.h"
 
 static int owned_count(ccoord_node *n, char ***names)
 {

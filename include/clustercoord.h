@@ -11,8 +11,11 @@
  *  - it returns an int status: CCOORD_OK (0) or a negative CCOORD_E* code;
  *  - out-parameters (ret_*) are written only on success;
  *  - input strings are copied before the call returns;
- *  - it is safe to call from any thread, also from inside a callback;
- *  - it never prints, never aborts, never calls exit().
+ *  - it is safe to call from any thread, also from inside a member or
+ *    task callback (ccoord_node_free() of the callback's own node is the
+ *    one exception);
+ *  - it never aborts and never calls exit(); it prints nothing but the
+ *    default logger's lines on stderr, until ccoord_on_log() sets a sink.
  *
  * The header compiles as C99 and C++.  No bool, enum-typed parameters,
  * structs by value or varargs, so FFIs such as Python ctypes can bind it.
@@ -162,10 +165,12 @@ typedef void (*ccoord_log_cb)(ccoord_node *node, int level, const char *msg,
                               void *user_data);
 /* Sets the log sink (NULL: the default, which writes
  * "[YYYY-MM-DD HH:MM:SS,mmm]  INFO {clustercoord} - msg" to stderr).
- * The callback may run on any thread that calls into the node, one call
- * at a time, and possibly while the library holds an internal lock: unlike
- * the member and task callbacks it must not call back into the library
- * (format, queue or write the line, nothing more).  Since: 1.0 */
+ * The callback runs on the thread that logs (the background thread, the
+ * dispatcher or an API caller), one call at a time.  It never runs while
+ * the node's state lock is held, but it may run while a call holds the
+ * node's database connection: unlike the member and task callbacks it
+ * must not call back into the library (format, queue or write the line,
+ * nothing more).  Since: 1.0 */
 CCOORD_API int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data);
 /* CCOORD_LOG_NONE .. CCOORD_LOG_DEBUG; CCOORD_EINVAL otherwise.  Since: 1.0 */
 CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
@@ -181,9 +186,13 @@ CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
 typedef void (*ccoord_member_cb)(ccoord_node *node, int event, const char *member_id,
                                  void *user_data);
 /* Sets (replaces; NULL removes) the membership callback.  It runs on the
- * node's background thread (during ccoord_leave() on the caller's, after
- * that thread has stopped), never with a library lock held, one event at
- * a time in the order the changes were observed.  Since: 1.0 */
+ * node's dispatcher thread, never on the thread that heartbeats (in host
+ * dispatch, see ccoord_event_fd(), on the thread that calls
+ * ccoord_dispatch()), never with a library lock held, one event at a time
+ * in the order the changes were observed.  It may call any function of
+ * the library but ccoord_node_free() on its own node.  A callback that
+ * blocks delays the events after it, never a heartbeat or the lease.
+ * Since: 1.0 */
 CCOORD_API int ccoord_on_member_change(ccoord_node *node, ccoord_member_cb cb,
                                        void *user_data);
 /* 1 when this node is the leader and its leader lease is valid, else 0.
@@ -213,8 +222,11 @@ CCOORD_API int ccoord_leader(ccoord_node *node, char **ret_id);
 typedef void (*ccoord_task_cb)(ccoord_node *node, int event, const char *task,
                                uint64_t fence, void *user_data);
 /* Sets (replaces; NULL removes) the task callback; runs like the member
- * callback.  A REVOKED for the old owner (or the lapse of its lease)
- * always comes before another node's ASSIGNED.  Since: 1.0 */
+ * callback.  The events tell the host what changed; the authority is
+ * ccoord_acquire_task(), checked on the clock at every call: a REVOKED
+ * queued behind a callback that blocks arrives late, but acquire says no
+ * from the moment the node stops owning the task (its lease lapsing
+ * included), before another node can be told ASSIGNED.  Since: 1.0 */
 CCOORD_API int ccoord_on_task_change(ccoord_node *node, ccoord_task_cb cb,
                                      void *user_data);
 /* This node can run task (1 to 190 bytes); creates the task if new.  May
@@ -245,6 +257,32 @@ CCOORD_API int ccoord_task_complete(ccoord_node *node, const char *task);
 /* The task's state as stored now (a database read): CCOORD_TASK_*.
  * Since: 1.0 */
 CCOORD_API int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state);
+
+/* ---------------------------------------------------------------------
+ * Host dispatch: member and task callbacks on the host's own thread, for
+ * hosts with an event loop (libuv, libevent, epoll, asyncio).  The
+ * library keeps its own heartbeat thread in both modes.
+ */
+
+/* Switches node to host dispatch and returns in *ret_fd a descriptor that
+ * is readable while events wait: add it to the host's poll set (POLLIN)
+ * and call ccoord_dispatch() when it is readable.  The descriptor belongs
+ * to the node (do not read, write or close it; it closes with
+ * ccoord_node_free()) and stays the same for the node's life: a second
+ * call returns it again.  Must be called before the node's first
+ * ccoord_join(): after that the node delivers on its own dispatcher
+ * thread and this is CCOORD_EMISUSE.  Events wait, in order, until the
+ * host dispatches them; ccoord_leave() does not wait for them.
+ * Since: 1.1 */
+CCOORD_API int ccoord_event_fd(ccoord_node *node, int *ret_fd);
+/* Runs the callbacks of the events waiting now on the calling thread, in
+ * order, one at a time, with no library lock held, and returns how many
+ * callbacks ran (0 when none waited, or when a callback of this node is
+ * running: called from inside one, or from two threads at once).  Events
+ * queued meanwhile wait for the next call (the descriptor stays
+ * readable).  CCOORD_EMISUSE when the node is not in host dispatch.
+ * Since: 1.1 */
+CCOORD_API int ccoord_dispatch(ccoord_node *node);
 
 #ifdef __cplusplus
 }

@@ -32,6 +32,22 @@ int ccoord__dialect_of(const char *driver)
     return CCOORD__GENERIC;
 }
 
+void ccoord__db_insert_ignore(const ccoord__db *db, ccoord__buf *b, const char *table_and_cols)
+{
+    if (db->dialect == CCOORD__SQLITE)
+        ccoord__buf_addf(b, "INSERT OR IGNORE INTO %s", table_and_cols);
+    else if (db->dialect == CCOORD__MYSQL)
+        ccoord__buf_addf(b, "INSERT IGNORE INTO %s", table_and_cols);
+    else
+        ccoord__buf_addf(b, "INSERT INTO %s", table_and_cols);
+}
+
+void ccoord__db_insert_ignore_end(const ccoord__db *db, ccoord__buf *b)
+{
+    if (db->dialect == CCOORD__PGSQL)
+        ccoord__buf_add(b, " ON CONFLICT DO NOTHING");
+}
+
 const char *ccoord__for_update(int dialect)
 {
     return dialect == CCOORD__PGSQL || dialect == CCOORD__MYSQL ? " FOR UPDATE" : "";

@@ -1,5 +1,5 @@
 /*
- * lib/db.h: the database layer over libdbi.  One ccoord__db is one
+ * lib/db.h: floor 3, the database layer over libdbi.  One ccoord__db is one
  * connection used by one thread at a time; a node has two (its background
  * thread's and the API callers', behind a mutex).  Each owns its dbi_inst.
  */
@@ -11,26 +11,13 @@
 #include <stdatomic.h>
 
 #include "config.h"
+#include "db_sqlite.h"
 #include "internal.h"
 
 enum { CCOORD__SQLITE = 1, CCOORD__PGSQL, CCOORD__MYSQL, CCOORD__GENERIC };
 
 /* Schema version this library writes and understands. */
 #define CCOORD__SCHEMA_VERSION 2
-
-/* SQLite's write turn, shared by this process's connections to one file
- * (lib/db_sqlite.c): first come, first served. */
-typedef struct ccoord__turn ccoord__turn;
-/* The turn of dir/name (one reference more); NULL when out of memory. */
-ccoord__turn *ccoord__turn_get(const char *dir, const char *name);
-void ccoord__turn_put(ccoord__turn *t);
-/* 0 once this thread holds the turn; -1 after timeout_ns of waiting. */
-int ccoord__turn_take(ccoord__turn *t, int64_t timeout_ns);
-void ccoord__turn_give(ccoord__turn *t);
-/* Runs sql straight on the SQLite handle of conn, retrying BUSY/LOCKED
- * every 10 ms until timeout_ns (lib/db_sqlite.c). */
-int ccoord__sqlite_pragma(void *conn, const char *sql, int64_t timeout_ns, char *err,
-                          size_t errlen);
 
 typedef struct ccoord__db {
     const ccoord__settings *s; /* borrowed from the node */
@@ -96,8 +83,15 @@ int ccoord__schema_sql(int dialect, const char *prefix, size_t i, ccoord__buf *o
 int ccoord__dialect_of(const char *driver);
 /* " FOR UPDATE" where the backend has row locks, "" for SQLite. */
 const char *ccoord__for_update(int dialect);
+/* An INSERT that does nothing when the row's key exists, per dialect:
+ * ccoord__db_insert_ignore writes "INSERT [OR IGNORE|IGNORE] INTO " and
+ * table_and_cols, the caller the VALUES, ccoord__db_insert_ignore_end the
+ * PostgreSQL " ON CONFLICT DO NOTHING". */
+void ccoord__db_insert_ignore(const ccoord__db *db, ccoord__buf *b, const char *table_and_cols);
+void ccoord__db_insert_ignore_end(const ccoord__db *db, ccoord__buf *b);
 
-/* Result helpers (NULL-safe): string column copied into buf/len; integer. */
+/* Result helpers (NULL-safe): a string column (NULL for SQL NULL, valid
+ * until the row changes), an integer of any width (0 for NULL), NULL test. */
 const char *ccoord__res_str(dbi_result r, unsigned idx);
 long long ccoord__res_ll(dbi_result r, unsigned idx);
 int ccoord__res_null(dbi_result r, unsigned idx);

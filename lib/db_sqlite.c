@@ -17,7 +17,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "db.h"
+#include "db_sqlite.h"
+#include "internal.h"
 
 /* Runs sql; while SQLite answers BUSY or LOCKED without waiting (switching
  * to WAL and WAL recovery can do so: the busy handler is not called when

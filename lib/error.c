@@ -43,3 +43,13 @@ void ccoord_free(void *p)
 {
     free(p);
 }
+
+void ccoord_free_list(char **ids, size_t count)
+{
+    size_t i;
+    if (!ids)
+        return;
+    for (i = 0; i < count; i++)
+        free(ids[i]);
+    free(ids);
+}

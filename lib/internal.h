@@ -1,7 +1,9 @@
 /*
- * lib/internal.h: helpers shared by the library's files.  Names with the
- * ccoord__ prefix are hidden (not in the version script); unit tests reach
- * them through the static archive.
+ * lib/internal.h: floor 1, helpers every file of the library may use
+ * (lib/util.c: memory, strings, keys, time, maps, key/value lists;
+ * lib/error.c: status texts).  Names with the ccoord__ prefix are hidden
+ * (not in the version script); unit tests reach them through the static
+ * archive.  The floors are drawn in libclustercoord(7), ARCHITECTURE.
  */
 #ifndef CCOORD_INTERNAL_H
 #define CCOORD_INTERNAL_H
@@ -59,6 +61,13 @@ int ccoord__is_ident(const char *s);
 int ccoord__uuid_v4(char out[37]);
 /* Uniform random 64-bit value from the kernel (getrandom). */
 uint64_t ccoord__random_u64(void);
+/* 1 when s is 1..max bytes of well-formed UTF-8 (no overlong forms, no
+ * surrogates) without control characters (C0, DEL, C1) and, unless
+ * edge_space, without a leading or trailing space; else 0. */
+int ccoord__valid_text(const char *s, size_t max, int edge_space);
+/* 1 when s is a valid id or task name: ccoord__valid_text(s,
+ * CCOORD__MAX_KEY, 0). */
+int ccoord__valid_key(const char *s);
 /* Parses a decimal integer in [min, max]; CCOORD_OK or CCOORD_EINVAL. */
 int ccoord__parse_long(const char *s, long min, long max, long *ret);
 

@@ -1,112 +1,46 @@
 /*
- * lib/task.c: coordinated tasks: registration, the in-memory ownership
- * table behind ccoord_acquire_task(), and cluster-wide state changes.
+ * lib/task.c: floor 5, coordinated tasks on this node: registrations, the
+ * in-memory ownership table behind ccoord_acquire_task(), its refresh from
+ * the task table, the lease check that revokes everything when the lease
+ * lapses, and cluster-wide state changes (pause, resume, complete).
  */
-#include "node.h"
+#include "task.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-int ccoord__insert_ignore(ccoord__db *db, ccoord__buf *b, const char *table_and_cols);
-void ccoord__insert_ignore_end(ccoord__db *db, ccoord__buf *b);
-
-static const char *state_name(int state)
-{
-    return state == CCOORD_TASK_PAUSED      ? "PAUSED"
-           : state == CCOORD_TASK_COMPLETED ? "COMPLETED"
-                                            : "ACTIVE";
-}
-
-static int state_of(const char *s)
-{
-    if (s && strcmp(s, "PAUSED") == 0)
-        return CCOORD_TASK_PAUSED;
-    if (s && strcmp(s, "COMPLETED") == 0)
-        return CCOORD_TASK_COMPLETED;
-    return CCOORD_TASK_ACTIVE;
-}
-
-static int where_group(ccoord__db *db, ccoord__buf *b, const ccoord_node *n)
-{
-    ccoord__buf_add(b, " WHERE group_id = ");
-    return ccoord__q(db, b, n->s.group_id);
-}
-
-static int where_task(ccoord__db *db, ccoord__buf *b, const ccoord_node *n, const char *task)
-{
-    int rc = where_group(db, b, n);
-    ccoord__buf_add(b, " AND name = ");
-    return rc ? rc : ccoord__q(db, b, task);
-}
-
 /* ---- registrations --------------------------------------------------- */
 
-#define ROWS_PER_INSERT 200
-
-/* Inserts (unless present) the task rows and this node's task_nodes rows
- * for names, in multi-row statements, inside one transaction. */
+/* One transaction: the task rows and this node's task_nodes rows for
+ * names (each unless present), and the group version. */
 static int write_names(ccoord_node *n, ccoord__db *db, const char *const *names, size_t count)
 {
-    ccoord__buf b;
-    char t[160];
-    size_t i, k;
-    int rc, pass;
-    const char *p = n->s.table_prefix;
-    ccoord__buf_init(&b);
-    rc = ccoord__db_begin(db);
-    for (pass = 0; pass < 2 && !rc; pass++) {
-        for (i = 0; i < count && !rc; i += ROWS_PER_INSERT) {
-            ccoord__buf_reset(&b);
-            if (pass == 0)
-                ccoord__fmt(t, sizeof t, "%stasks (group_id, name, owner, epoch, state) VALUES ", p);
-            else
-                ccoord__fmt(t, sizeof t, "%stask_nodes (group_id, name, node_id) VALUES ", p);
-            ccoord__insert_ignore(db, &b, t);
-            for (k = i; k < count && k < i + ROWS_PER_INSERT && !rc; k++) {
-                ccoord__buf_add(&b, k == i ? "(" : ", (");
-                rc = ccoord__q(db, &b, n->s.group_id);
-                ccoord__buf_add(&b, ", ");
-                if (!rc)
-                    rc = ccoord__q(db, &b, names[k]);
-                if (pass == 0) {
-                    ccoord__buf_add(&b, ", NULL, 0, 'ACTIVE')");
-                } else {
-                    ccoord__buf_add(&b, ", ");
-                    if (!rc)
-                        rc = ccoord__q(db, &b, n->id);
-                    ccoord__buf_add(&b, ")");
-                }
-            }
-            ccoord__insert_ignore_end(db, &b);
-            if (!rc)
-                rc = b.oom ? CCOORD_ENOMEM
-                           : ccoord__db_exec(db, pass ? "register task node" : "create task",
-                                             b.data, NULL);
-        }
-    }
+    int rc = ccoord__db_begin(db);
     if (!rc)
-        rc = ccoord__bump_version(db, n, 0);
+        rc = ccoord__row_tasks_create(db, names, count);
     if (!rc)
-        rc = ccoord__db_commit(db);
-    else
-        ccoord__db_rollback(db);
-    ccoord__buf_free(&b);
+        rc = ccoord__row_registrations_insert(db, n->id, names, count);
+    if (!rc)
+        rc = ccoord__row_group_bump(db, 0);
+    if (!rc)
+        return ccoord__db_commit(db);
+    ccoord__db_rollback(db);
     return rc;
 }
 
-int ccoord__write_registrations(ccoord_node *n, ccoord__db *db)
+int ccoord__tasks_write_registrations(ccoord_node *n, ccoord__db *db)
 {
     const char **names;
     size_t count, i = 0, k = 0;
     const char *key;
     int rc;
-    pthread_mutex_lock(&n->mu);
+    ccoord__lock(n);
     count = ccoord__map_count(n->registered);
     names = ccoord__calloc(count + 1, sizeof *names);
     while (names && ccoord__map_iter(n->registered, &i, &key, NULL))
-        names[k] = ccoord__strdup(key), k++;
-    pthread_mutex_unlock(&n->mu);
+        names[k++] = ccoord__strdup(key);
+    ccoord__unlock(n);
     if (!names)
         return CCOORD_ENOMEM;
     for (i = 0; i < k; i++)
@@ -119,7 +53,7 @@ int ccoord__write_registrations(ccoord_node *n, ccoord__db *db)
     return rc;
 }
 
-static int check_node(ccoord_node *n, const char *fn, const char *task)
+static int check_task(ccoord_node *n, const char *fn, const char *task)
 {
     if (!n)
         return CCOORD_EINVAL;
@@ -132,15 +66,6 @@ static int check_node(ccoord_node *n, const char *fn, const char *task)
                             fn, shown);
     }
     return CCOORD_OK;
-}
-
-static int joined(ccoord_node *n)
-{
-    int j;
-    pthread_mutex_lock(&n->mu);
-    j = n->joined;
-    pthread_mutex_unlock(&n->mu);
-    return j;
 }
 
 /* Runs f on the api connection; on a connection-level failure retries
@@ -169,63 +94,44 @@ static int do_register(ccoord_node *n, ccoord__db *db, const char *task, void *a
 
 int ccoord_task_register(ccoord_node *node, const char *task)
 {
-    int existed, rc = check_node(node, "ccoord_task_register", task);
+    int existed, rc = check_task(node, "ccoord_task_register", task);
     if (rc)
         return rc;
-    pthread_mutex_lock(&node->mu);
+    ccoord__lock(node);
     existed = ccoord__map_get(node->registered, task) != NULL;
     rc = ccoord__map_put(node->registered, task, (void *)1, NULL);
-    pthread_mutex_unlock(&node->mu);
+    ccoord__unlock(node);
     if (rc)
         return rc;
-    if (!joined(node))
+    if (!ccoord__joined(node))
         return CCOORD_OK; /* written at join */
     rc = api_call(node, "ccoord_task_register", task, do_register, NULL);
     if (rc == CCOORD_OK) {
         ccoord__wake(node);
     } else if (!existed) {
         /* not written: forget it, so memory and database agree */
-        pthread_mutex_lock(&node->mu);
+        ccoord__lock(node);
         ccoord__map_del(node->registered, task);
-        pthread_mutex_unlock(&node->mu);
+        ccoord__unlock(node);
     }
     return rc;
 }
 
+/* One transaction: this node's registration of task deleted, the task
+ * released if this node owns it, the group version bumped. */
 static int do_unregister(ccoord_node *n, ccoord__db *db, const char *task, void *arg)
 {
-    ccoord__buf b;
-    int rc;
-    const char *p = n->s.table_prefix;
+    int rc = ccoord__db_begin(db);
     (void)arg;
-    ccoord__buf_init(&b);
-    rc = ccoord__db_begin(db);
-    if (!rc) {
-        ccoord__buf_addf(&b, "DELETE FROM %stask_nodes", p);
-        rc = where_task(db, &b, n, task);
-        ccoord__buf_add(&b, " AND node_id = ");
-        if (!rc)
-            rc = ccoord__q(db, &b, n->id);
-        if (!rc)
-            rc = ccoord__db_exec(db, "unregister task", b.data, NULL);
-    }
-    if (!rc) {
-        ccoord__buf_reset(&b);
-        ccoord__buf_addf(&b, "UPDATE %stasks SET owner = NULL, epoch = epoch + 1", p);
-        rc = where_task(db, &b, n, task);
-        ccoord__buf_add(&b, " AND owner = ");
-        if (!rc)
-            rc = ccoord__q(db, &b, n->id);
-        if (!rc)
-            rc = ccoord__db_exec(db, "release task", b.data, NULL);
-    }
     if (!rc)
-        rc = ccoord__bump_version(db, n, 0);
+        rc = ccoord__row_registrations_delete(db, n->id, task);
     if (!rc)
-        rc = ccoord__db_commit(db);
-    else
-        ccoord__db_rollback(db);
-    ccoord__buf_free(&b);
+        rc = ccoord__row_tasks_release(db, n->id, task, NULL);
+    if (!rc)
+        rc = ccoord__row_group_bump(db, 0);
+    if (!rc)
+        return ccoord__db_commit(db);
+    ccoord__db_rollback(db);
     return rc;
 }
 
@@ -234,24 +140,24 @@ static void drop_owned(ccoord_node *n, const char *task)
 {
     ccoord__owned *o = ccoord__map_del(n->owned, task);
     if (o && o->granted)
-        ccoord__queue(n, 1, CCOORD_TASK_REVOKED, task, o->fence);
+        ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_REVOKED, task, o->fence);
     free(o);
 }
 
 int ccoord_task_unregister(ccoord_node *node, const char *task)
 {
-    int rc = check_node(node, "ccoord_task_unregister", task), was;
+    int rc = check_task(node, "ccoord_task_unregister", task), was;
     if (rc)
         return rc;
-    pthread_mutex_lock(&node->mu);
+    ccoord__lock(node);
     was = ccoord__map_del(node->registered, task) != NULL;
-    drop_owned(node, task); /* REVOKED goes out on the background thread */
-    pthread_mutex_unlock(&node->mu);
+    drop_owned(node, task); /* acquire says no at once; REVOKED is dispatched */
+    ccoord__unlock(node);
     if (!was)
         return ccoord__fail(node, CCOORD_ENOTFOUND,
                             "ccoord_task_unregister: task %s is not registered on node %s", task,
                             node->id);
-    if (!joined(node))
+    if (!ccoord__joined(node))
         return CCOORD_OK;
     rc = api_call(node, "ccoord_task_unregister", task, do_unregister, NULL);
     if (rc == CCOORD_OK)
@@ -296,7 +202,7 @@ int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count)
     if (!node || !ret_names || !ret_count)
         return CCOORD_EINVAL;
     now = ccoord__now_ns();
-    pthread_mutex_lock(&node->mu);
+    ccoord__lock(node);
     count = ccoord__map_count(node->owned);
     v = ccoord__calloc(count + 1, sizeof *v);
     if (v && now < atomic_load(&node->lease_until)) {
@@ -312,7 +218,7 @@ int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count)
             k++;
         }
     }
-    pthread_mutex_unlock(&node->mu);
+    ccoord__unlock(node);
     if (!v)
         return CCOORD_ENOMEM;
     qsort(v, k, sizeof *v, cmp_str);
@@ -321,38 +227,61 @@ int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count)
     return CCOORD_OK;
 }
 
-/* Releases tasks placed on this node that it no longer registers. */
-static void release_unregistered(ccoord_node *n, ccoord__db *db, char **names, size_t count)
+void ccoord__tasks_revoke_all(ccoord_node *n)
 {
-    size_t i;
-    for (i = 0; i < count; i++)
-        if (do_unregister(n, db, names[i], NULL) != CCOORD_OK)
-            pthread_mutex_lock(&n->mu), n->force_refresh = 1, pthread_mutex_unlock(&n->mu);
+    size_t i = 0;
+    const char *name;
+    void *v;
+    while (ccoord__map_iter(n->owned, &i, &name, &v)) {
+        ccoord__owned *o = v;
+        if (o->granted) {
+            ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_REVOKED, name, o->fence);
+            o->granted = 0;
+        }
+    }
+    ccoord__map_free(n->owned, free);
+    n->owned = ccoord__map_new();
 }
 
-int ccoord__refresh_tasks(ccoord_node *n, ccoord__db *db)
+void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
 {
-    ccoord__buf b;
+    size_t i = 0;
+    const char *name;
+    void *v;
+    int any = 0;
+    if (now < atomic_load(&n->lease_until))
+        return;
+    while (ccoord__map_iter(n->owned, &i, &name, &v))
+        if (((ccoord__owned *)v)->granted)
+            any = 1;
+    if (any) {
+        ccoord__tasks_revoke_all(n);
+        n->refresh_after_hb = 1;
+    }
+}
+
+void ccoord__tasks_after_heartbeat(ccoord_node *n)
+{
+    ccoord__lock(n);
+    if (n->refresh_after_hb) {
+        n->refresh_after_hb = 0;
+        ccoord__request_refresh_locked(n);
+    }
+    ccoord__unlock(n);
+}
+
+/* ---- refreshing the ownership table ------------------------------------ */
+
+/* The tasks owned by this node as stored: name -> ccoord__owned (not
+ * granted yet). */
+static int read_owned(ccoord_node *n, ccoord__db *db, ccoord__map **ret)
+{
     dbi_result r;
     ccoord__map *fresh;
-    char **stray = NULL;
-    size_t nstray = 0, i;
-    int rc;
-    const char *name;
-    void *val;
-    ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT name, epoch, state FROM %stasks", n->s.table_prefix);
-    rc = where_group(db, &b, n);
-    ccoord__buf_add(&b, " AND owner = ");
-    if (!rc)
-        rc = ccoord__q(db, &b, n->id);
-    if (!rc)
-        rc = ccoord__db_exec(db, "read own tasks", b.data, &r);
-    ccoord__buf_free(&b);
+    int rc = ccoord__row_tasks_owned(db, n->id, &r);
     if (rc)
         return rc;
-    fresh = ccoord__map_new();
-    if (!fresh) {
+    if (!(fresh = ccoord__map_new())) {
         dbi_result_free(r);
         return CCOORD_ENOMEM;
     }
@@ -365,147 +294,128 @@ int ccoord__refresh_tasks(ccoord_node *n, ccoord__db *db)
             break;
         }
         o->fence = (uint64_t)ccoord__res_ll(r, 2);
-        o->state = state_of(ccoord__res_str(r, 3));
+        o->state = ccoord__task_state_of(ccoord__res_str(r, 3));
     }
     dbi_result_free(r);
     if (rc) {
         ccoord__map_free(fresh, free);
         return rc;
     }
+    *ret = fresh;
+    return CCOORD_OK;
+}
 
-    pthread_mutex_lock(&n->mu);
-    if (ccoord__now_ns() >= atomic_load(&n->lease_until)) {
-        /* Not owning anything now; look again once a heartbeat succeeds
-         * (not at once: that would spin on the database). */
-        n->refresh_after_hb = 1;
-        pthread_mutex_unlock(&n->mu);
-        ccoord__map_free(fresh, free);
-        return CCOORD_OK;
-    }
-    /* revocations first */
-    i = 0;
+/* REVOKED for every granted task that fresh no longer gives this node
+ * with the same fence, ACTIVE; the rest stays granted (mu held). */
+static void revoke_changed(ccoord_node *n, ccoord__map *fresh)
+{
+    size_t i = 0;
+    const char *name;
+    void *val;
     while (ccoord__map_iter(n->owned, &i, &name, &val)) {
         ccoord__owned *old = val, *now = ccoord__map_get(fresh, name);
         if (!old->granted)
             continue;
         if (!now || now->fence != old->fence || now->state != CCOORD_TASK_ACTIVE) {
-            ccoord__queue(n, 1, CCOORD_TASK_REVOKED, name, old->fence);
+            ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_REVOKED, name, old->fence);
             if (now && now->state == CCOORD_TASK_PAUSED)
-                ccoord__log(n, CCOORD_LOG_INFO, "Task paused: [%s][%s].", n->s.task_group, name);
+                ccoord__log_locked(n, CCOORD_LOG_INFO, "Task paused: [%s][%s].",
+                                   n->s.task_group, name);
         } else {
             now->granted = 1; /* unchanged */
         }
     }
-    /* then assignments */
-    i = 0;
+}
+
+/* A name list that grows by one (out of memory: the name is skipped, the
+ * next refresh finds it again). */
+static void strv_push(char ***v, size_t *count, const char *s)
+{
+    char **x = ccoord__realloc(*v, (*count + 1) * sizeof *x);
+    if (!x)
+        return;
+    *v = x;
+    if ((x[*count] = ccoord__strdup(s)))
+        (*count)++;
+}
+
+/* ASSIGNED for every ACTIVE task of fresh not yet granted that this node
+ * registers; those it does not register go to *stray (mu held). */
+static void grant_new(ccoord_node *n, ccoord__map *fresh, char ***stray, size_t *nstray)
+{
+    size_t i = 0;
+    const char *name;
+    void *val;
     while (ccoord__map_iter(fresh, &i, &name, &val)) {
         ccoord__owned *o = val;
         if (o->granted || o->state != CCOORD_TASK_ACTIVE)
             continue;
         if (!ccoord__map_get(n->registered, name)) {
-            char **x = ccoord__realloc(stray, (nstray + 1) * sizeof *x);
-            if (x) {
-                stray = x;
-                if ((stray[nstray] = ccoord__strdup(name)))
-                    nstray++;
-            }
+            strv_push(stray, nstray, name);
             continue;
         }
         o->granted = 1;
-        ccoord__queue(n, 1, CCOORD_TASK_ASSIGNED, name, o->fence);
-        ccoord__log(n, CCOORD_LOG_INFO, "Task scheduled: [%s][%s].", n->s.task_group, name);
+        ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_ASSIGNED, name, o->fence);
+        ccoord__log_locked(n, CCOORD_LOG_INFO, "Task scheduled: [%s][%s].", n->s.task_group,
+                           name);
     }
+}
+
+int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
+{
+    ccoord__map *fresh;
+    char **stray = NULL;
+    size_t nstray = 0, i;
+    int rc = read_owned(n, db, &fresh);
+    if (rc)
+        return rc;
+    ccoord__lock(n);
+    if (ccoord__now_ns() >= atomic_load(&n->lease_until)) {
+        /* Not owning anything now; look again once a heartbeat succeeds
+         * (not at once: that would spin on the database). */
+        n->refresh_after_hb = 1;
+        ccoord__unlock(n);
+        ccoord__map_free(fresh, free);
+        return CCOORD_OK;
+    }
+    revoke_changed(n, fresh);
+    grant_new(n, fresh, &stray, &nstray);
     ccoord__map_free(n->owned, free);
     n->owned = fresh;
-    pthread_mutex_unlock(&n->mu);
-    if (nstray) {
-        release_unregistered(n, db, stray, nstray);
-        for (i = 0; i < nstray; i++)
-            free(stray[i]);
+    ccoord__unlock(n);
+    /* tasks placed on this node that it no longer registers: released */
+    for (i = 0; i < nstray; i++) {
+        if (do_unregister(n, db, stray[i], NULL) != CCOORD_OK)
+            ccoord__request_refresh(n);
+        free(stray[i]);
     }
     free(stray);
     return CCOORD_OK;
 }
 
-/* ---- resolution and state changes -------------------------------------- */
-
-int ccoord_resolve_tasks(ccoord_node *node)
-{
-    int rc;
-    if (!node)
-        return CCOORD_EINVAL;
-    if (!joined(node))
-        return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_resolve_tasks: node %s has not joined",
-                            node->id);
-    if (!ccoord__is_leader_now(node))
-        return ccoord__fail(node, CCOORD_ENOTLEADER,
-                            "ccoord_resolve_tasks: node %s is not the leader", node->id);
-    pthread_mutex_lock(&node->api_mu);
-    rc = ccoord__resolve_pass(node, &node->api_db, 0, NULL);
-    if (rc == CCOORD_EDB || rc == CCOORD_EPLUGIN || rc == CCOORD_ENOMEM)
-        ccoord__fail(node, rc, "ccoord_resolve_tasks: %s", node->api_db.err);
-    else if (rc == CCOORD_ENOTLEADER)
-        ccoord__fail(node, rc, "ccoord_resolve_tasks: node %s lost the leadership", node->id);
-    pthread_mutex_unlock(&node->api_mu);
-    ccoord__wake(node);
-    return rc;
-}
+/* ---- cluster-wide state changes ----------------------------------------- */
 
 struct state_change {
     int to;
-    int result_state; /* state found when nothing changed */
+    int result_state; /* state found when nothing changed; -1 already there */
 };
-
-static int read_state(ccoord_node *n, ccoord__db *db, const char *task, int *ret)
-{
-    ccoord__buf b;
-    dbi_result r;
-    int rc;
-    ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT state FROM %stasks", n->s.table_prefix);
-    rc = where_task(db, &b, n, task);
-    if (!rc)
-        rc = ccoord__db_exec(db, "read task state", b.data, &r);
-    ccoord__buf_free(&b);
-    if (rc)
-        return rc;
-    if (!dbi_result_next_row(r)) {
-        dbi_result_free(r);
-        return CCOORD_ENOTFOUND;
-    }
-    *ret = state_of(ccoord__res_str(r, 1));
-    dbi_result_free(r);
-    return CCOORD_OK;
-}
 
 static int do_change(ccoord_node *n, ccoord__db *db, const char *task, void *arg)
 {
     struct state_change *sc = arg;
-    ccoord__buf b;
     unsigned long long rows = 0;
-    int rc;
-    ccoord__buf_init(&b);
-    rc = ccoord__db_begin(db);
-    if (!rc) {
-        ccoord__buf_addf(&b, "UPDATE %stasks SET state = '%s', epoch = epoch + 1%s",
-                         n->s.table_prefix, state_name(sc->to),
-                         sc->to == CCOORD_TASK_COMPLETED ? ", owner = NULL" : "");
-        rc = where_task(db, &b, n, task);
-        ccoord__buf_add(&b, sc->to == CCOORD_TASK_PAUSED   ? " AND state = 'ACTIVE'"
-                            : sc->to == CCOORD_TASK_ACTIVE ? " AND state = 'PAUSED'"
-                                                           : " AND state <> 'COMPLETED'");
-        if (!rc)
-            rc = ccoord__db_exec_count(db, "change task state", b.data, &rows);
-    }
+    int rc = ccoord__db_begin(db);
+    (void)n;
+    if (!rc)
+        rc = ccoord__row_task_set_state(db, task, sc->to, &rows);
     if (!rc && rows)
-        rc = ccoord__bump_version(db, n, 0);
+        rc = ccoord__row_group_bump(db, 0);
     if (!rc)
         rc = ccoord__db_commit(db);
     else
         ccoord__db_rollback(db);
-    ccoord__buf_free(&b);
     if (!rc && !rows) {
-        rc = read_state(n, db, task, &sc->result_state);
+        rc = ccoord__row_task_state(db, task, &sc->result_state);
         if (rc == CCOORD_OK && sc->result_state != sc->to)
             rc = CCOORD_ESTATE;
         else if (rc == CCOORD_OK)
@@ -517,10 +427,11 @@ static int do_change(ccoord_node *n, ccoord__db *db, const char *task, void *arg
 static int change_state(ccoord_node *node, const char *fn, const char *task, int to)
 {
     struct state_change sc = {to, 0};
-    int rc = check_node(node, fn, task);
+    static const char *done[] = {"", "resumed", "paused", "completed"};
+    int rc = check_task(node, fn, task);
     if (rc)
         return rc;
-    if (!joined(node))
+    if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "%s: node %s has not joined", fn, node->id);
     rc = api_call(node, fn, task, do_change, &sc);
     if (rc == CCOORD_ENOTFOUND)
@@ -528,28 +439,23 @@ static int change_state(ccoord_node *node, const char *fn, const char *task, int
                             node->s.group_id);
     if (rc == CCOORD_ESTATE)
         return ccoord__fail(node, rc, "%s: task %s is %s; cannot make it %s", fn, task,
-                            state_name(sc.result_state), state_name(to));
+                            ccoord__task_state_name(sc.result_state),
+                            ccoord__task_state_name(to));
     if (rc)
         return rc;
     if (to != CCOORD_TASK_ACTIVE) {
         /* This node stops running it at once, before the next poll. */
         ccoord__owned *o;
-        pthread_mutex_lock(&node->mu);
+        ccoord__lock(node);
         o = ccoord__map_get(node->owned, task);
         if (o)
             o->state = to;
-        node->force_refresh = 1;
-        pthread_mutex_unlock(&node->mu);
+        ccoord__request_refresh_locked(node);
+        ccoord__unlock(node);
     }
-    if (sc.result_state != -1) {
-        if (to == CCOORD_TASK_PAUSED)
-            ccoord__log(node, CCOORD_LOG_INFO, "Task paused: [%s][%s].", node->s.task_group, task);
-        else if (to == CCOORD_TASK_ACTIVE)
-            ccoord__log(node, CCOORD_LOG_INFO, "Task resumed: [%s][%s].", node->s.task_group, task);
-        else
-            ccoord__log(node, CCOORD_LOG_INFO, "Task completed: [%s][%s].", node->s.task_group,
-                        task);
-    }
+    if (sc.result_state != -1)
+        ccoord__log(node, CCOORD_LOG_INFO, "Task %s: [%s][%s].", done[to], node->s.task_group,
+                    task);
     ccoord__wake(node);
     return CCOORD_OK;
 }
@@ -571,17 +477,18 @@ int ccoord_task_complete(ccoord_node *node, const char *task)
 
 static int do_read_state(ccoord_node *n, ccoord__db *db, const char *task, void *arg)
 {
-    return read_state(n, db, task, arg);
+    (void)n;
+    return ccoord__row_task_state(db, task, arg);
 }
 
 int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state)
 {
-    int st = 0, rc = check_node(node, "ccoord_task_state", task);
+    int st = 0, rc = check_task(node, "ccoord_task_state", task);
     if (rc)
         return rc;
     if (!ret_state)
         return CCOORD_EINVAL;
-    if (!joined(node))
+    if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_task_state: node %s has not joined",
                             node->id);
     rc = api_call(node, "ccoord_task_state", task, do_read_state, &st);

@@ -514,3 +514,57 @@ void ccoord__kvlist_free(ccoord__kvlist *l)
     free(l->items);
     memset(l, 0, sizeof *l);
 }
+
+/* ---- keys and texts stored in rows ------------------------------------ */
+
+/* 1 when s is 1..max bytes of well-formed UTF-8 (no overlong forms, no
+ * surrogates) without control characters (C0, DEL, C1), and, unless
+ * edge_space, without a leading or trailing space. */
+int ccoord__valid_text(const char *s, size_t max, int edge_space)
+{
+    size_t len, i;
+    const unsigned char *u = (const unsigned char *)s;
+    if (!s)
+        return 0;
+    len = strlen(s);
+    if (len == 0 || len > max || (!edge_space && (s[0] == ' ' || s[len - 1] == ' ')))
+        return 0;
+    for (i = 0; i < len;) {
+        unsigned c = u[i];
+        size_t k, extra;
+        unsigned cp;
+        if (c < 0x20 || c == 0x7f)
+            return 0;
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            extra = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            extra = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            extra = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        for (k = 1; k <= extra; k++) {
+            if (i + k >= len || (u[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (u[i + k] & 0x3f);
+        }
+        if ((extra == 2 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+            (extra == 3 && (cp < 0x10000 || cp > 0x10ffff)) || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += extra + 1;
+    }
+    return 1;
+}
+
+int ccoord__valid_key(const char *s)
+{
+    return ccoord__valid_text(s, CCOORD__MAX_KEY, 0);
+}

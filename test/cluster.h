@@ -20,7 +20,7 @@
 
 #include <clustercoord.h>
 
-#include "node.h"
+#include "core.h"
 #include "testutil.h"
 
 #define TC_MAX_NODES 32

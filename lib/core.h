@@ -1,0 +1,237 @@
+/*
+ * lib/core.h: floor 4, the node object and the services every subsystem
+ * above uses (lib/core.c): error text, logging, the event queue and its
+ * dispatcher, the wake-up of the background thread and the one door
+ * through which any file asks it to re-read the cluster.
+ *
+ * The node's fields are grouped by the file that owns them (writes them);
+ * other files read them only as the group's comment allows.
+ *
+ * Locks, in the only order in which they are ever nested (take a later
+ * one while holding an earlier one, never the reverse):
+ *
+ *   api_mu  >  resolve_mu  >  mu  >  ev_mu  >  log_mu
+ *
+ *   api_mu      serialises API callers on api_db
+ *   resolve_mu  one resolution pass at a time (background or API)
+ *   mu          the node's in-memory state (views, ownership, lifecycle)
+ *   ev_mu       the event queue and the callbacks
+ *   log_mu      the log sink
+ *
+ * No library lock is held while a member or task callback runs: the
+ * dispatcher takes events out of the queue under ev_mu and calls them
+ * with no lock held.  The log callback never runs under mu or ev_mu
+ * (lines logged under mu are deferred to ccoord__unlock); it may run
+ * under api_mu or resolve_mu, and always under log_mu, which is why it
+ * must not call back into the library.
+ *
+ * Threads of a joined node: the background thread (lib/loop.c: heartbeat,
+ * lease, polls, leader work; the only user of bg_db), the watchdog
+ * (lib/loop.c: cuts statements past their deadline), the dispatcher
+ * (here: delivers events; in host-dispatch mode the host's thread calls
+ * ccoord_dispatch instead), and the host's own threads calling the API.
+ */
+#ifndef CCOORD_CORE_H
+#define CCOORD_CORE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "db.h"
+#include "internal.h"
+#include "plugin.h"
+#include "rows.h"
+
+/* A task this node owns as last read (lib/task.c). */
+typedef struct ccoord__owned {
+    uint64_t fence;
+    int state;   /* CCOORD_TASK_* as stored */
+    int granted; /* ASSIGNED queued and REVOKED not yet */
+} ccoord__owned;
+
+/* An event waiting for the dispatcher. */
+typedef struct ccoord__event {
+    int kind; /* CCOORD__EV_MEMBER or CCOORD__EV_TASK */
+    int event;
+    char *name;
+    uint64_t fence;
+} ccoord__event;
+enum { CCOORD__EV_MEMBER = 0, CCOORD__EV_TASK = 1 };
+
+typedef struct ccoord__events {
+    ccoord__event *items;
+    size_t count, cap;
+} ccoord__events;
+
+/* A log line written while mu was held, emitted by ccoord__unlock. */
+typedef struct ccoord__deferred {
+    int *levels;
+    char **lines;
+    size_t count, cap;
+} ccoord__deferred;
+
+struct ccoord_node {
+    /* ---- node.c, at ccoord_node_new; read-only afterwards */
+    ccoord__settings s;
+    char *id;
+    char *hostname;
+    int64_t interval_ns, timeout_ns, lease_ns;
+    pid_t pid;
+    ccoord__resolver *resolver;
+
+    /* ---- the state lock (mu) and the background thread's wake-up */
+    pthread_mutex_t mu;
+    pthread_cond_t cond;      /* wakes the background and watchdog threads */
+    int joined;               /* node.c */
+    int stop;                 /* node.c: the background threads should exit */
+    int wake;                 /* core.c: something asks for an early loop */
+    int force_refresh;        /* core.c door: re-read members and tasks */
+    int views_ready;          /* loop.c: the cluster was read once since join */
+    ccoord__deferred deferred;/* core.c: log lines to emit after unlock */
+
+    /* ---- loop.c: the background and watchdog threads */
+    pthread_t thread;
+    int thread_running;
+    pthread_t wd_thread;
+    int wd_running;
+    int64_t fast_until_ns;   /* poll four times an interval until then */
+    int64_t log_db_error_ns; /* rate limit of database WARN lines */
+
+    /* ---- member.c (mu; lease_until is atomic, read by acquire) */
+    long long incarnation;
+    _Atomic int64_t lease_until; /* this node owns its tasks while now < lease_until */
+    ccoord__member *members;     /* the view, in join order */
+    size_t member_count, member_cap;
+    long long version;  /* group version last read; -1 unknown */
+    long long removals; /* the group's count of member rows deleted, then */
+    _Atomic unsigned long member_rows; /* member rows read (test hook) */
+
+    /* ---- leader.c (mu; leader_until is atomic, read by ccoord_is_leader) */
+    _Atomic int64_t leader_until; /* 0: not leader */
+    long long leader_term;
+    int64_t leader_since_ns;
+    char *leader_id; /* as last read ("" none) */
+    long long seen_leader_term, seen_leader_hb;
+    int64_t seen_leader_ns;
+    /* the leader's member-row counter, read with the leader row: lets a
+     * new leader evict a dead predecessor on its own past observation */
+    char *seen_lm_id;
+    long long seen_lm_inc, seen_lm_hb;
+    int64_t seen_lm_ns;
+
+    /* ---- task.c (mu) */
+    ccoord__map *owned;      /* task -> ccoord__owned*, tasks this node owns */
+    ccoord__map *registered; /* task -> (void*)1 */
+    int refresh_after_hb;    /* re-read tasks once a heartbeat succeeds again */
+
+    /* ---- resolve.c (resolve_mu; resolve_now under mu) */
+    pthread_mutex_t resolve_mu;
+    _Atomic unsigned long passes; /* written under resolve_mu, read without */
+    int64_t next_resolve_ns;
+    int resolve_now;
+    _Atomic int hold_resolution; /* test hook: no background passes */
+
+    /* ---- core.c: events and their delivery (ev_mu) */
+    pthread_mutex_t ev_mu;
+    pthread_cond_t ev_cond; /* the dispatcher waits here; so do drain waiters */
+    ccoord__events events;
+    unsigned long long ev_queued, ev_done; /* events queued / delivered or dropped */
+    int delivering;       /* a thread is delivering a batch (one at a time) */
+    int host_dispatch;    /* ccoord_event_fd switched the node to the host's thread */
+    int event_fd;         /* host dispatch: eventfd, readable while events wait; else -1 */
+    int ev_stop;          /* the dispatcher thread should exit once the queue is empty */
+    pthread_t ev_thread;
+    int ev_running;
+    ccoord_member_cb member_cb;
+    void *member_ud;
+    ccoord_task_cb task_cb;
+    void *task_ud;
+
+    /* ---- core.c: the log sink (log_mu) */
+    pthread_mutex_t log_mu;
+    ccoord_log_cb log_cb;
+    void *log_ud;
+    _Atomic int log_level;
+
+    /* ---- connections: bg_db is the background thread's alone; api_db
+     * is used under api_mu */
+    ccoord__db bg_db;
+    pthread_mutex_t api_mu;
+    ccoord__db api_db;
+
+    /* ---- test hooks */
+    _Atomic int frozen; /* the background thread does nothing while set */
+};
+
+/* ---- errors: the text behind ccoord_errmsg(), per thread */
+/* Records a failure of a call on n for this thread; returns status. */
+int ccoord__fail(const ccoord_node *n, int status, const char *fmt, ...) CCOORD__PRINTF(3, 4);
+void ccoord__clear_error(const ccoord_node *n);
+/* Forgets n's error text (node freed). */
+void ccoord__forget_error(const ccoord_node *n);
+
+/* ---- logging */
+/* Logs one line now.  Must not be called with mu or ev_mu held. */
+void ccoord__log(ccoord_node *n, int level, const char *fmt, ...) CCOORD__PRINTF(3, 4);
+/* Logs one line once mu is released (mu held): see ccoord__unlock. */
+void ccoord__log_locked(ccoord_node *n, int level, const char *fmt, ...) CCOORD__PRINTF(3, 4);
+/* The sink for resolver plugins' log_msg (ctx is the node). */
+void ccoord__plugin_log(void *ctx, int level, const char *msg);
+
+/* ---- the state lock: ccoord__unlock releases mu and then emits the
+ * lines logged with ccoord__log_locked meanwhile */
+void ccoord__lock(ccoord_node *n);
+void ccoord__unlock(ccoord_node *n);
+
+/* ---- events */
+/* Queues an event (any lock but ev_mu and log_mu may be held): the
+ * dispatcher delivers it after those queued before it. */
+void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64_t fence);
+/* Starts the dispatcher thread unless the node is in host dispatch or
+ * has one.  CCOORD_OK or CCOORD_ENOMEM. */
+int ccoord__dispatch_start(ccoord_node *n);
+/* Delivers what is queued, then stops the dispatcher thread (node free). */
+void ccoord__dispatch_stop(ccoord_node *n);
+/* Waits until every event queued before the call has been delivered, or
+ * until until_ns.  Returns 1 when drained, 0 on timeout; returns 1 at
+ * once on a thread that delivers n's events (a callback) and 0 at once
+ * in host dispatch, where only the host's dispatch can drain.  Takes no
+ * lock of the caller's. */
+int ccoord__dispatch_drain(ccoord_node *n, int64_t until_ns);
+/* 1 while the calling thread runs one of n's callbacks. */
+int ccoord__in_callback(const ccoord_node *n);
+/* Drops queued events (node free) and closes the event fd. */
+void ccoord__events_free(ccoord_node *n);
+
+/* ---- the background thread's doors */
+/* Wakes the background thread for an early loop. */
+void ccoord__wake(ccoord_node *n);
+/* Asks the background thread to re-read members and tasks on its next
+ * loop.  With mu held: ccoord__request_refresh_locked. */
+void ccoord__request_refresh(ccoord_node *n);
+void ccoord__request_refresh_locked(ccoord_node *n);
+/* Reads and clears the request (mu not held). */
+int ccoord__take_refresh(ccoord_node *n);
+
+/* ---- small shared reads */
+/* 1 while this node is leader and its leader lease has not lapsed. */
+int ccoord__is_leader_now(const ccoord_node *n);
+/* 1 once the node has joined (and not left). */
+int ccoord__joined(ccoord_node *n);
+
+/* ---- test hooks (tests reach them through the static archive) */
+/* Freeze (1) or thaw (0) the background thread, as if the process were
+ * stopped.  The API keeps answering. */
+void ccoord__test_freeze(ccoord_node *n, int frozen);
+/* Hold (1) or allow (0) the leader's background resolution passes;
+ * ccoord_resolve_tasks() still runs one. */
+void ccoord__test_hold_resolution(ccoord_node *n, int hold);
+/* Statements sent on both connections so far. */
+unsigned long ccoord__test_statements(ccoord_node *n);
+/* Member rows the background thread has read so far (whole lists and
+ * the rows of members that joined since the last read). */
+unsigned long ccoord__test_member_rows(ccoord_node *n);
+
+#endif
