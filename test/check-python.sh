@@ -89,6 +89,27 @@ with tempfile.TemporaryDirectory() as d:
             assert e.status == cc.ENOTFOUND, e
         n.leave()
 print("  errors, lists, strings, pause/resume: ok")
+
+# Host dispatch: callbacks only inside dispatch(), on this thread.
+import select, threading
+with tempfile.TemporaryDirectory() as d:
+    with cc.Node({"cluster_config": {"node_id": "py-2", "heartbeat_interval": "100"},
+                  "datasource": {"dbdir": d}}) as n:
+        n.set_log_level(cc.LOG_WARN)
+        seen = []
+        n.on_task_change(lambda node, ev, task, fence:
+                         seen.append((ev, task, threading.get_ident())))
+        fd = n.event_fd()
+        n.register_task("py-task")
+        n.join()
+        deadline = time.monotonic() + 10
+        while not any(ev == cc.TASK_ASSIGNED for ev, _, _ in seen):
+            assert time.monotonic() < deadline, "no ASSIGNED dispatched"
+            if select.select([fd], [], [], 0.05)[0]:
+                assert n.dispatch() >= 0
+        assert all(tid == threading.get_ident() for _, _, tid in seen), seen
+        n.leave()
+print("  host dispatch: events on the dispatching thread: ok")
 EOF
 
 echo "check-python: examples/python/failover.py"

@@ -25,7 +25,11 @@ The library is loaded by its SONAME, libclustercoord.so.1 (the bare .so is
 a -dev file).  Set CCOORD_LIBRARY to a path, or call load(path) before
 anything else, to use another copy (e.g. an uninstalled build/).
 
-Callbacks run on the node's background thread (ctypes takes the GIL).
+Member and task callbacks run on the node's dispatcher thread (ctypes
+takes the GIL), never on the thread that heartbeats: a main thread that
+holds the GIL for seconds delays the events, not the heartbeat.  Or call
+event_fd() before join() and dispatch() from your own loop (asyncio's
+loop.add_reader(fd, node.dispatch)): then they run on that thread.
 Member and task callbacks may call any method of the node except close();
 a log callback may run while the library holds an internal lock and must
 not call the library at all (format and print the line, nothing more).
@@ -135,6 +139,8 @@ SIGNATURES = {
     "ccoord_acquire_task": (c_int, [NodeP, c_char_p, POINTER(c_uint64)]),
     "ccoord_owned_tasks": (c_int, [NodeP, POINTER(_StrList), POINTER(c_size_t)]),
     "ccoord_resolve_tasks": (c_int, [NodeP]),
+    "ccoord_event_fd": (c_int, [NodeP, ctypes.POINTER(c_int)]),
+    "ccoord_dispatch": (c_int, [NodeP]),
     "ccoord_task_pause": (c_int, [NodeP, c_char_p]),
     "ccoord_task_resume": (c_int, [NodeP, c_char_p]),
     "ccoord_task_complete": (c_int, [NodeP, c_char_p]),
@@ -410,6 +416,22 @@ class Node:
         self._keep.append(cb)
         self._check(self._lib.ccoord_on_task_change(self._handle(), cb, None),
                     "ccoord_on_task_change")
+
+    # -- host dispatch
+    def event_fd(self):
+        """Before join: callbacks run only inside dispatch(), on the thread
+        that calls it; returns a descriptor readable while events wait (for
+        select, selectors or asyncio's add_reader).  The node owns it."""
+        fd = c_int(-1)
+        self._check(self._lib.ccoord_event_fd(self._handle(), ctypes.byref(fd)),
+                    "ccoord_event_fd")
+        return fd.value
+
+    def dispatch(self):
+        """Runs the waiting callbacks here; returns how many ran."""
+        rc = self._lib.ccoord_dispatch(self._handle())
+        self._check(rc if rc < 0 else 0, "ccoord_dispatch")
+        return rc
 
     # -- membership
     def join(self):
