@@ -2,12 +2,12 @@
 # (included by the Makefile; `make check` runs the check-extra hooks after
 # the tests).
 #
-#   make examples   build/examples/host_server
+#   make examples   build/examples/host_server, build/examples/host_loop
 #
 # examples/custom_resolver and examples/python are built and run by their
 # checks against an installed copy (custom resolver) or build/ (Python).
 
-EXAMPLE_PROGS := build/examples/host_server
+EXAMPLE_PROGS := build/examples/host_server build/examples/host_loop
 
 examples: $(EXAMPLE_PROGS)
 
@@ -19,12 +19,19 @@ build/examples/host_server: examples/host_server/host_server.c include/clusterco
 	$(CC) $(BASE) $(WARN) $(CFLAGS) -o $@ $< $(LDFLAGS) -Lbuild -lclustercoord \
 	  -Wl,-rpath,'$$ORIGIN/..'
 
+build/examples/host_loop: examples/host_loop/host_loop.c include/clustercoord.h \
+                          include/clustercoord/version.h build/$(REAL)
+	@mkdir -p $(@D)
+	$(CC) $(BASE) $(WARN) $(CFLAGS) -o $@ $< $(LDFLAGS) -Lbuild -lclustercoord -lpthread \
+	  -Wl,-rpath,'$$ORIGIN/..'
+
 # After the tests: install + pkg-config, the out-of-tree resolver in a
 # cluster, the Python binding, and the two-node demo.
 check-extra:: all $(EXAMPLE_PROGS)
 	@sh test/check-install.sh
 	@sh test/check-custom-resolver.sh
 	@sh test/check-python.sh
+	@sh test/check-host-loop.sh build/examples/host_loop examples/host_server/node.conf.in
 	@sh examples/demo.sh build/examples/host_server examples/host_server/node.conf.in
 
 .PHONY: examples
