@@ -541,211 +541,231 @@ static int read_password_file(const char *path, char **ret, char *why, size_t le
 
 /* Applies section.key = value to st.  err receives the message on
  * CCOORD_ECONFIG (and a short one on CCOORD_ENOMEM). */
+/* One key being applied: where it comes from and where errors go. */
+typedef struct apply_ctx {
+    cfg_state *st;
+    const origin *o;
+    seen_set *seen; /* NULL: not from a file */
+    const char *section, *key;
+    const char *value; /* unquoted */
+    int hide, from_file;
+    char *err;
+    size_t errlen;
+} apply_ctx;
+
+/* Reports why for the key being applied; returns CCOORD_ECONFIG. */
+static int refuse(const apply_ctx *a, const char *why)
+{
+    report(a->err, a->errlen, a->o, a->section, a->key, a->value, a->hide, why);
+    return CCOORD_ECONFIG;
+}
+
+static int check_section(const apply_ctx *a)
+{
+    char why[768];
+    const char *section = a->section;
+    if (known_section(section))
+        return CCOORD_OK;
+    if (!section[0])
+        ccoord__fmt(why, sizeof why, "key outside any section; put it under its section (%s)",
+                    SECTIONS_ALLOWED);
+    else if (section[0] == '[')
+        ccoord__fmt(why, sizeof why, "malformed section header; write [name] (or [[name]]); %s",
+                    SECTIONS_ALLOWED);
+    else
+        ccoord__fmt(why, sizeof why, "unknown section; %s", SECTIONS_ALLOWED);
+    return refuse(a, why);
+}
+
+/* Quotes, as in the reference's TOML: "3" or '3'.  Only in files.
+ * *copy is the unquoted value when there were quotes. */
+static int unquote(apply_ctx *a, char **copy)
+{
+    const char *raw = a->value;
+    size_t n = strlen(raw);
+    if (!a->from_file || (raw[0] != '"' && raw[0] != '\''))
+        return CCOORD_OK;
+    if (n < 2 || raw[n - 1] != raw[0])
+        return refuse(a, "unbalanced quote; put matching quotes around the whole value "
+                         "(note that \" ;\" starts a comment)");
+    if (!(*copy = ccoord__strndup(raw + 1, n - 2)))
+        return CCOORD_ENOMEM;
+    a->value = *copy;
+    return CCOORD_OK;
+}
+
+/* A [task_resolver] key: handed to the plugin as written. */
+static int apply_param(const apply_ctx *a)
+{
+    char full[128], buf[512], why[768];
+    const ccoord__kv *prev;
+    cfg_state *st = a->st;
+    if (check_param_key(a->key) < 0)
+        return refuse(a, "invalid resolver parameter name; a key of 1 to 48 characters "
+                         "[A-Za-z0-9_.-]");
+    if (a->seen && (prev = ccoord__kvlist_find(&a->seen->params, a->key)) != NULL) {
+        ccoord__fmt(why, sizeof why, "given twice in this file (first at line %s); %s",
+                    prev->value, PARAM_ALLOWED);
+        return refuse(a, why);
+    }
+    if (a->seen) {
+        ccoord__fmt(buf, sizeof buf, "%d", a->o->line);
+        if (ccoord__kvlist_set(&a->seen->params, a->key, buf, NULL) != CCOORD_OK)
+            return CCOORD_ENOMEM;
+    }
+    ccoord__fmt(full, sizeof full, "task_resolver.%s", a->key);
+    if (a->from_file && ccoord__kvlist_find(&st->host_set, full))
+        return CCOORD_OK; /* the host program's value wins */
+    if (a->from_file)
+        ccoord__fmt(buf, sizeof buf, "%s:%d", a->o->name, a->o->line);
+    else
+        ccoord__fmt(buf, sizeof buf, "ccoord_config_set");
+    if (ccoord__kvlist_set(&st->s.resolver_params, a->key, a->value, buf) != CCOORD_OK ||
+        (!a->from_file && ccoord__kvlist_set(&st->host_set, full, a->hide ? "(hidden)" : a->value,
+                                             "ccoord_config_set") != CCOORD_OK))
+        return CCOORD_ENOMEM;
+    return CCOORD_OK;
+}
+
+/* Once per file; at most one password source per file. */
+static int note_seen(const apply_ctx *a, const keydef *kd)
+{
+    seen_set *seen = a->seen;
+    size_t idx = (size_t)(kd - keys);
+    char why[768];
+    if (!seen)
+        return CCOORD_OK;
+    if (seen->line[idx]) {
+        ccoord__fmt(why, sizeof why, "given twice in this file (first at line %d); give each "
+                                     "key once", seen->line[idx]);
+        return refuse(a, why);
+    }
+    if (is_password_key(kd) && seen->password_line) {
+        ccoord__fmt(why, sizeof why, "conflicts with datasource.%s at line %d; at most one of "
+                                     "password, password_file, password_env",
+                    seen->password_key, seen->password_line);
+        return refuse(a, why);
+    }
+    seen->line[idx] = a->o->line;
+    if (is_password_key(kd)) {
+        seen->password_line = a->o->line;
+        seen->password_key = kd->key;
+    }
+    return CCOORD_OK;
+}
+
+/* Checks and converts the value of a known key: integers into the
+ * settings at once, strings (a password read from its file or
+ * environment variable) into *nv. */
+static int convert(const apply_ctx *a, const keydef *kd, char **nv)
+{
+    char why[768];
+    if (kd->type == K_LONG) {
+        long v;
+        if (ccoord__parse_long(a->value, LONG_MIN, LONG_MAX, &v) != CCOORD_OK)
+            return fail(why, sizeof why, "not an integer", kd), refuse(a, why);
+        if (v < kd->min || v > kd->max)
+            return fail(why, sizeof why, "out of range", kd), refuse(a, why);
+        *long_field(&a->st->s, kd) = v;
+        return CCOORD_OK;
+    }
+    if (kd->check(kd, a->value, why, sizeof why) < 0)
+        return refuse(a, why);
+    if (kd->type == K_PASSWORD_FILE) {
+        int rc = read_password_file(a->value, nv, why, sizeof why, kd->allowed);
+        return rc == CCOORD_ECONFIG ? refuse(a, why) : rc;
+    }
+    if (kd->type == K_PASSWORD_ENV) {
+        const char *e = getenv(a->value);
+        if (!e) {
+            ccoord__fmt(why, sizeof why, "environment variable %s is not set; %s", a->value,
+                        kd->allowed);
+            return refuse(a, why);
+        }
+        *nv = ccoord__strdup(e);
+    } else {
+        *nv = ccoord__strdup(a->value);
+    }
+    return *nv ? CCOORD_OK : CCOORD_ENOMEM;
+}
+
+/* Records a host program's key and stores the converted string (takes
+ * *nv). */
+static int store(const apply_ctx *a, const keydef *kd, char **nv)
+{
+    char buf[512], **dst;
+    if (!a->from_file) {
+        ccoord__fmt(buf, sizeof buf, "%s.%s", a->section, a->key);
+        if (ccoord__kvlist_set(&a->st->host_set, buf, a->hide ? "(hidden)" : a->value,
+                               "ccoord_config_set") != CCOORD_OK)
+            return CCOORD_ENOMEM;
+    }
+    if (kd->type == K_LONG)
+        return CCOORD_OK;
+    if (kd->type == K_NODE_ID)
+        dst = a->from_file ? &a->st->node_id_file : &a->st->node_id_host;
+    else
+        dst = str_field(&a->st->s, kd);
+    if (is_password_key(kd))
+        wipe_free(*dst);
+    else
+        ccoord__free_mem(*dst);
+    *dst = *nv;
+    *nv = NULL;
+    return CCOORD_OK;
+}
+
+/* A known key of a known section, after the quotes. */
+static int apply_key(apply_ctx *a)
+{
+    char why[768], list[512], *nv = NULL;
+    const keydef *kd = find_key(a->section, a->key);
+    cfg_state *st = a->st;
+    int rc;
+    if (!kd) {
+        key_list(list, sizeof list, a->section);
+        ccoord__fmt(why, sizeof why, "unknown key; keys of [%s] are %s", a->section, list);
+        return refuse(a, why);
+    }
+    if ((rc = note_seen(a, kd)))
+        return rc;
+    /* Keys the host program set are not read from files (node_id keeps
+     * both, for the precedence rule). */
+    if (a->from_file && kd->type != K_NODE_ID &&
+        (is_password_key(kd) ? host_has_password(st) : host_has(st, a->section, a->key)))
+        return CCOORD_OK;
+    rc = convert(a, kd, &nv);
+    if (!rc)
+        rc = store(a, kd, &nv);
+    if (nv)
+        wipe_free(nv);
+    return rc;
+}
+
 static int apply(cfg_state *st, const origin *o, seen_set *seen, const char *section,
                  const char *key, const char *raw, char *err, size_t errlen)
 {
-    char why[768], buf[512];
-    char *value_copy = NULL, *nv = NULL;
-    const char *value = raw;
-    const keydef *kd;
-    int hide = looks_secret(key);
-    int from_file = o->line > 0;
+    apply_ctx a;
+    const keydef *kd = find_key(section, key);
+    char *copy = NULL;
     int rc;
-
-    if (!known_section(section)) {
-        if (!section[0])
-            ccoord__fmt(why, sizeof why, "key outside any section; put it under its "
-                                         "section (%s)", SECTIONS_ALLOWED);
-        else if (section[0] == '[')
-            ccoord__fmt(why, sizeof why, "malformed section header; write [name] "
-                                         "(or [[name]]); %s", SECTIONS_ALLOWED);
-        else
-            ccoord__fmt(why, sizeof why, "unknown section; %s", SECTIONS_ALLOWED);
-        report(err, errlen, o, section, key, raw, hide, why);
-        return CCOORD_ECONFIG;
-    }
-    kd = find_key(section, key);
-    if (kd && is_password_key(kd))
-        hide = kd->type == K_PASSWORD;
-
-    /* Quotes, as in the reference's TOML: "3" or '3'.  Only in files. */
-    if (from_file && (raw[0] == '"' || raw[0] == '\'')) {
-        size_t n = strlen(raw);
-        if (n < 2 || raw[n - 1] != raw[0]) {
-            report(err, errlen, o, section, key, raw, hide,
-                   "unbalanced quote; put matching quotes around the whole value "
-                   "(note that \" ;\" starts a comment)");
-            return CCOORD_ECONFIG;
-        }
-        value_copy = ccoord__strndup(raw + 1, n - 2);
-        if (!value_copy)
-            return CCOORD_ENOMEM;
-        value = value_copy;
-    }
-
-    if (strcmp(section, "task_resolver") == 0) {
-        char full[128];
-        const ccoord__kv *prev;
-        if (check_param_key(key) < 0) {
-            report(err, errlen, o, section, key, value, hide,
-                   "invalid resolver parameter name; a key of 1 to 48 characters "
-                   "[A-Za-z0-9_.-]");
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        if (seen && (prev = ccoord__kvlist_find(&seen->params, key)) != NULL) {
-            ccoord__fmt(why, sizeof why, "given twice in this file (first at line %s); %s",
-                        prev->value, PARAM_ALLOWED);
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        if (seen) {
-            ccoord__fmt(buf, sizeof buf, "%d", o->line);
-            if (ccoord__kvlist_set(&seen->params, key, buf, NULL) != CCOORD_OK) {
-                rc = CCOORD_ENOMEM;
-                goto out;
-            }
-        }
-        ccoord__fmt(full, sizeof full, "task_resolver.%s", key);
-        if (from_file && ccoord__kvlist_find(&st->host_set, full)) {
-            rc = CCOORD_OK; /* the host program's value wins */
-            goto out;
-        }
-        if (from_file)
-            ccoord__fmt(buf, sizeof buf, "%s:%d", o->name, o->line);
-        else
-            ccoord__fmt(buf, sizeof buf, "ccoord_config_set");
-        if (ccoord__kvlist_set(&st->s.resolver_params, key, value, buf) != CCOORD_OK ||
-            (!from_file &&
-             ccoord__kvlist_set(&st->host_set, full, hide ? "(hidden)" : value,
-                                "ccoord_config_set") != CCOORD_OK)) {
-            rc = CCOORD_ENOMEM;
-            goto out;
-        }
-        rc = CCOORD_OK;
-        goto out;
-    }
-
-    if (!kd) {
-        char list[512];
-        key_list(list, sizeof list, section);
-        ccoord__fmt(why, sizeof why, "unknown key; keys of [%s] are %s", section, list);
-        report(err, errlen, o, section, key, value, hide, why);
-        rc = CCOORD_ECONFIG;
-        goto out;
-    }
-
-    /* Once per file; at most one password source per file. */
-    if (seen) {
-        size_t idx = (size_t)(kd - keys);
-        if (seen->line[idx]) {
-            ccoord__fmt(why, sizeof why, "given twice in this file (first at line %d); "
-                                         "give each key once",
-                        seen->line[idx]);
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        if (is_password_key(kd) && seen->password_line) {
-            ccoord__fmt(why, sizeof why, "conflicts with datasource.%s at line %d; at most "
-                                         "one of password, password_file, password_env",
-                        seen->password_key, seen->password_line);
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        seen->line[idx] = o->line;
-        if (is_password_key(kd)) {
-            seen->password_line = o->line;
-            seen->password_key = kd->key;
-        }
-    }
-
-    /* Keys the host program set are not read from files (node_id keeps
-     * both, for the precedence rule). */
-    if (from_file && kd->type != K_NODE_ID &&
-        (is_password_key(kd) ? host_has_password(st) : host_has(st, section, key))) {
-        rc = CCOORD_OK;
-        goto out;
-    }
-
-    if (kd->type == K_LONG) {
-        long v;
-        if (ccoord__parse_long(value, LONG_MIN, LONG_MAX, &v) != CCOORD_OK) {
-            fail(why, sizeof why, "not an integer", kd);
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        if (v < kd->min || v > kd->max) {
-            fail(why, sizeof why, "out of range", kd);
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        *long_field(&st->s, kd) = v;
-    } else {
-        if (kd->check(kd, value, why, sizeof why) < 0) {
-            report(err, errlen, o, section, key, value, hide, why);
-            rc = CCOORD_ECONFIG;
-            goto out;
-        }
-        if (kd->type == K_PASSWORD_FILE) {
-            char inner[512];
-            rc = read_password_file(value, &nv, inner, sizeof inner, kd->allowed);
-            if (rc == CCOORD_ECONFIG)
-                report(err, errlen, o, section, key, value, hide, inner);
-            if (rc != CCOORD_OK)
-                goto out;
-        } else if (kd->type == K_PASSWORD_ENV) {
-            const char *e = getenv(value);
-            if (!e) {
-                ccoord__fmt(why, sizeof why, "environment variable %s is not set; %s", value,
-                            kd->allowed);
-                report(err, errlen, o, section, key, value, hide, why);
-                rc = CCOORD_ECONFIG;
-                goto out;
-            }
-            nv = ccoord__strdup(e);
-        } else {
-            nv = ccoord__strdup(value);
-        }
-        if (!nv) {
-            rc = CCOORD_ENOMEM;
-            goto out;
-        }
-    }
-
-    if (!from_file) {
-        ccoord__fmt(buf, sizeof buf, "%s.%s", section, key);
-        if (ccoord__kvlist_set(&st->host_set, buf, hide ? "(hidden)" : value,
-                               "ccoord_config_set") != CCOORD_OK) {
-            rc = CCOORD_ENOMEM;
-            goto out;
-        }
-    }
-
-    if (kd->type == K_NODE_ID) {
-        char **dst = from_file ? &st->node_id_file : &st->node_id_host;
-        ccoord__free_mem(*dst);
-        *dst = nv;
-        nv = NULL;
-    } else if (kd->type != K_LONG) {
-        char **dst = str_field(&st->s, kd);
-        if (is_password_key(kd))
-            wipe_free(*dst);
-        else
-            ccoord__free_mem(*dst);
-        *dst = nv;
-        nv = NULL;
-    }
-    rc = CCOORD_OK;
-out:
-    if (value_copy)
-        wipe_free(value_copy);
-    if (nv)
-        wipe_free(nv);
+    a.st = st;
+    a.o = o;
+    a.seen = seen;
+    a.section = section;
+    a.key = key;
+    a.value = raw;
+    a.hide = kd && is_password_key(kd) ? kd->type == K_PASSWORD : looks_secret(key);
+    a.from_file = o->line > 0;
+    a.err = err;
+    a.errlen = errlen;
+    rc = check_section(&a);
+    if (!rc)
+        rc = unquote(&a, &copy);
+    if (!rc)
+        rc = strcmp(section, "task_resolver") == 0 ? apply_param(&a) : apply_key(&a);
+    if (copy)
+        wipe_free(copy);
     if (rc == CCOORD_ENOMEM)
         ccoord__fmt(err, errlen, "%s: out of memory", o->line > 0 ? o->name : "ccoord_config_set");
     return rc;
