@@ -372,21 +372,16 @@ static int check_keys(ccoord__resolver *r, char *err, size_t errlen)
     return CCOORD_OK;
 }
 
-int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
-                          const ccoord__kvlist *params, ccoord__log_fn log_fn, void *log_ctx,
-                          ccoord__resolver **ret, char *err, size_t errlen)
+/* Where the resolver named by name is: path (the .so file), want (the
+ * name its descriptor must carry) and *bi (the built-in copy of a stock
+ * resolver, or NULL). */
+static int locate(const char *name, const char *plugin_dir, char *path, size_t pathlen,
+                  char *want, size_t wantlen, const struct builtin **bi, char *err,
+                  size_t errlen)
 {
-    ccoord__resolver *r;
-    const char *name = ccoord__resolver_alias(resolver_class ? resolver_class : "random");
-    const ccoord_resolver_ops *ops = NULL;
-    char want[128], path[4096];
-    const struct builtin *bi = NULL;
-    int rc;
-    size_t i;
-    char *perr = NULL;
-
+    size_t i, n = strlen(name);
+    *bi = NULL;
     if (name[0] == '/') {
-        size_t n = strlen(name);
         if (n < 4 || strcmp(name + n - 3, ".so") != 0 || strstr(name, "/../") ||
             strstr(name, "/./")) {
             ccoord__fmt(err, errlen,
@@ -395,104 +390,123 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
                         name);
             return CCOORD_EPLUGIN;
         }
-        ccoord__fmt(path, sizeof path, "%s", name);
-        base_of(name, want, sizeof want);
-    } else {
-        if (!ccoord__is_ident(name)) {
-            char shown[120];
-            ccoord__printable(shown, sizeof shown, name, 100);
-            ccoord__fmt(err, errlen,
-                        "resolver name \"%s\" is not valid; allowed: a plain name of [a-z0-9_] "
-                        "(looked up in plugin_dir), an absolute path to a .so file, or one of "
-                        "the reference's resolver class names",
-                        shown);
-            return CCOORD_EPLUGIN;
-        }
-        ccoord__fmt(want, sizeof want, "%s", name);
-        ccoord__fmt(path, sizeof path, "%s/%s.so", plugin_dir && *plugin_dir ? plugin_dir : ".",
-                    name);
-        for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
-            if (strcmp(builtins[i].name, name) == 0)
-                bi = &builtins[i];
+        ccoord__fmt(path, pathlen, "%s", name);
+        base_of(name, want, wantlen);
+        return CCOORD_OK;
     }
+    if (!ccoord__is_ident(name)) {
+        char shown[120];
+        ccoord__printable(shown, sizeof shown, name, 100);
+        ccoord__fmt(err, errlen,
+                    "resolver name \"%s\" is not valid; allowed: a plain name of [a-z0-9_] "
+                    "(looked up in plugin_dir), an absolute path to a .so file, or one of "
+                    "the reference's resolver class names",
+                    shown);
+        return CCOORD_EPLUGIN;
+    }
+    ccoord__fmt(want, wantlen, "%s", name);
+    ccoord__fmt(path, pathlen, "%s/%s.so", plugin_dir && *plugin_dir ? plugin_dir : ".", name);
+    for (i = 0; i < sizeof builtins / sizeof builtins[0]; i++)
+        if (strcmp(builtins[i].name, name) == 0)
+            *bi = &builtins[i];
+    return CCOORD_OK;
+}
 
-    r = ccoord__calloc(1, sizeof *r);
-    if (!r)
+/* Checks the file's permissions, dlopens it and calls its entry
+ * function: *ret_ops is its descriptor. */
+static int open_file(ccoord__resolver *r, const char *name, const char *path,
+                     const ccoord_resolver_ops **ret_ops, char *err, size_t errlen)
+{
+    ccoord_resolver_entry_fn entry;
+    char *real = NULL;
+    const char *de;
+    int rc;
+    if (access(path, F_OK) != 0) {
+        ccoord__fmt(err, errlen, "resolver %s: %s: %s", name, path, strerror(errno));
+        return CCOORD_EPLUGIN;
+    }
+    if ((rc = check_perms(path, &real, err, errlen)))
+        return rc;
+    dlerror();
+    r->handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
+    free(real);
+    if (!r->handle) {
+        de = dlerror();
+        ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (check its dependencies "
+                    "with: ldd %s)", path, de ? de : "unknown error", path);
+        return CCOORD_EPLUGIN;
+    }
+    dlerror();
+    *(void **)&entry = dlsym(r->handle, CCOORD_RESOLVER_ENTRY_SYMBOL);
+    if (!entry) {
+        de = dlerror();
+        ccoord__fmt(err, errlen, "resolver %s exports no %s() (expected resolver ABI %d.%d): %s",
+                    path, CCOORD_RESOLVER_ENTRY_SYMBOL, CCOORD_RESOLVER_ABI_MAJOR,
+                    CCOORD_RESOLVER_ABI_MINOR, de ? de : "symbol not found");
+        return CCOORD_EPLUGIN;
+    }
+    *ret_ops = entry();
+    return CCOORD_OK;
+}
+
+/* The plugin's init; on failure its fini, and its message in err. */
+static int init_plugin(ccoord__resolver *r, char *err, size_t errlen)
+{
+    char *perr = NULL, shown[600];
+    int rc = r->ops.init(&r->host, r, &r->state, &perr);
+    if (rc == CCOORD_OK) {
+        free(perr);
+        return CCOORD_OK;
+    }
+    ccoord__printable(shown, sizeof shown, perr ? perr : "no detail", 500);
+    ccoord__fmt(err, errlen, "resolver %s (%s): init failed: %s", r->ops.name, r->path, shown);
+    free(perr);
+    r->ops.fini(r->state); /* it must accept NULL */
+    r->state = NULL;
+    /* only the statuses ccoord__resolver_load (and so ccoord_node_new)
+     * documents pass through; anything else is the plugin's failure */
+    return rc == CCOORD_ECONFIG || rc == CCOORD_ENOMEM || rc == CCOORD_EABI ? rc : CCOORD_EPLUGIN;
+}
+
+int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
+                          const ccoord__kvlist *params, ccoord__log_fn log_fn, void *log_ctx,
+                          ccoord__resolver **ret, char *err, size_t errlen)
+{
+    ccoord__resolver *r;
+    const char *name = ccoord__resolver_alias(resolver_class ? resolver_class : "random");
+    const ccoord_resolver_ops *ops = NULL;
+    char want[128], path[4096];
+    const struct builtin *bi;
+    int builtin, rc = locate(name, plugin_dir, path, sizeof path, want, sizeof want, &bi, err,
+                             errlen);
+    if (rc)
+        return rc;
+    if (!(r = ccoord__calloc(1, sizeof *r)))
         return CCOORD_ENOMEM;
     r->params = params;
     r->log_fn = log_fn;
     r->log_ctx = log_ctx;
     host_table(&r->host);
-
-    if (bi && absent(path)) {
-        r->path = ccoord__strdup("(built into libclustercoord)");
-        if (!r->path) {
-            free(r);
-            return CCOORD_ENOMEM;
-        }
-        ops = bi->entry();
-    } else {
-        ccoord_resolver_entry_fn entry;
-        char *real = NULL;
-        r->path = ccoord__strdup(path);
-        if (!r->path) {
-            free(r);
-            return CCOORD_ENOMEM;
-        }
-        if (access(path, F_OK) != 0) {
-            ccoord__fmt(err, errlen, "resolver %s: %s: %s", name, path, strerror(errno));
-            rc = CCOORD_EPLUGIN;
-            goto fail;
-        }
-        rc = check_perms(path, &real, err, errlen);
-        if (rc)
-            goto fail;
-        dlerror();
-        r->handle = dlopen(real, RTLD_NOW | RTLD_LOCAL);
-        free(real);
-        if (!r->handle) {
-            const char *de = dlerror();
-            ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (check its dependencies "
-                        "with: ldd %s)", path, de ? de : "unknown error", path);
-            rc = CCOORD_EPLUGIN;
-            goto fail;
-        }
-        dlerror();
-        *(void **)&entry = dlsym(r->handle, CCOORD_RESOLVER_ENTRY_SYMBOL);
-        if (!entry) {
-            const char *de = dlerror();
-            ccoord__fmt(err, errlen,
-                        "resolver %s exports no %s() (expected resolver ABI %d.%d): %s", path,
-                        CCOORD_RESOLVER_ENTRY_SYMBOL, CCOORD_RESOLVER_ABI_MAJOR,
-                        CCOORD_RESOLVER_ABI_MINOR, de ? de : "symbol not found");
-            rc = CCOORD_EPLUGIN;
-            goto fail;
-        }
-        ops = entry();
+    builtin = bi && absent(path);
+    r->path = ccoord__strdup(builtin ? "(built into libclustercoord)" : path);
+    if (!r->path) {
+        free(r);
+        return CCOORD_ENOMEM;
     }
-    rc = take_ops(r, ops, want, err, errlen);
+    if (builtin)
+        ops = bi->entry();
+    else
+        rc = open_file(r, name, path, &ops, err, errlen);
+    if (!rc)
+        rc = take_ops(r, ops, want, err, errlen);
     if (!rc)
         rc = check_keys(r, err, errlen);
-    if (rc)
-        goto fail;
-    rc = r->ops.init(&r->host, r, &r->state, &perr);
-    if (rc != CCOORD_OK) {
-        char shown[600];
-        ccoord__printable(shown, sizeof shown, perr ? perr : "no detail", 500);
-        ccoord__fmt(err, errlen, "resolver %s (%s): init failed: %s", r->ops.name, r->path, shown);
-        free(perr);
-        r->ops.fini(r->state); /* it must accept NULL */
-        r->state = NULL;
-        /* only the statuses ccoord__resolver_load (and so ccoord_node_new)
-         * documents pass through; anything else is the plugin's failure */
-        if (rc != CCOORD_ECONFIG && rc != CCOORD_ENOMEM && rc != CCOORD_EABI)
-            rc = CCOORD_EPLUGIN;
-        goto fail;
+    if (!rc)
+        rc = init_plugin(r, err, errlen);
+    if (!rc) {
+        *ret = r;
+        return CCOORD_OK;
     }
-    free(perr);
-    *ret = r;
-    return CCOORD_OK;
-fail:
     if (r->handle)
         dlclose(r->handle);
     free(r->path);
