@@ -215,11 +215,80 @@ static void back_off(ccoord__db *db, int64_t now)
     db->next_connect_ns = now + db->backoff_ns;
 }
 
-int ccoord__db_connect(ccoord__db *db, int force)
+/* SQLite: the directory is checked here, not left to the driver:
+ * libdbd-sqlite3 leaks the handle of a failed sqlite3_open, and its
+ * message does not name the directory. */
+static int check_sqlite_dir(ccoord__db *db)
 {
     const ccoord__settings *s = db->s;
-    dbi_conn c;
+    const char *dir = s->dbdir ? s->dbdir : ".";
+    struct stat st;
+    char eb[128];
+    const char *why = NULL;
+    if (stat(dir, &st) != 0)
+        why = strerror_r(errno, eb, sizeof eb);
+    else if (!S_ISDIR(st.st_mode))
+        why = "not a directory";
+    else if (access(dir, W_OK | X_OK) != 0)
+        why = "not writable by this process (SQLite needs to create its journal files there)";
+    if (!why)
+        return CCOORD_OK;
+    ccoord__fmt(db->err, sizeof db->err, "connect to sqlite3 database %s/%s: directory %s: %s",
+                dir, s->dbname, dir, why);
+    return CCOORD_EDB;
+}
+
+/* The driver options of a connection, per dialect. */
+static void set_options(ccoord__db *db, dbi_conn c)
+{
+    const ccoord__settings *s = db->s;
     char num[32];
+    if (db->dialect == CCOORD__SQLITE) {
+        set_opt(c, "sqlite3_dbdir", s->dbdir ? s->dbdir : ".");
+        set_opt(c, "dbname", s->dbname);
+        dbi_conn_set_option_numeric(c, "sqlite3_timeout", (int)(db->stmt_timeout_ns / 1000000));
+        return;
+    }
+    set_opt(c, "host", s->host);
+    if (s->port > 0 && db->dialect == CCOORD__MYSQL) {
+        dbi_conn_set_option_numeric(c, "port", (int)s->port);
+    } else if (s->port > 0) {
+        ccoord__fmt(num, sizeof num, "%ld", s->port);
+        set_opt(c, "port", num);
+    }
+    set_opt(c, "username", s->username);
+    set_opt(c, "password", s->password);
+    set_opt(c, "dbname", s->dbname);
+    dbi_conn_set_option_numeric(c, "timeout", (int)s->connect_timeout_s);
+    if (db->dialect == CCOORD__PGSQL) {
+        ccoord__fmt(num, sizeof num, "%ld", s->connect_timeout_s);
+        set_opt(c, "pgsql_connect_timeout", num);
+        set_opt(c, "pgsql_keepalives", "1");
+        set_opt(c, "pgsql_keepalives_idle", "5");
+        set_opt(c, "pgsql_keepalives_interval", "2");
+        set_opt(c, "pgsql_keepalives_count", "3");
+    }
+    if (db->dialect == CCOORD__MYSQL)
+        dbi_conn_set_option_numeric(c, "mysql_client_found_rows", 1);
+}
+
+/* "connect to ..." naming the database, for errors (never the password). */
+static void connect_what(const ccoord__db *db, char *what, size_t len)
+{
+    const ccoord__settings *s = db->s;
+    if (db->dialect == CCOORD__SQLITE)
+        ccoord__fmt(what, len, "connect to sqlite3 database %s/%s", s->dbdir ? s->dbdir : ".",
+                    s->dbname);
+    else
+        ccoord__fmt(what, len, "connect to %s database \"%s\" on %s:%ld as %s", s->driver,
+                    s->dbname, s->host ? s->host : "(default host)", s->port,
+                    s->username ? s->username : "(default user)");
+}
+
+int ccoord__db_connect(ccoord__db *db, int force)
+{
+    dbi_conn c;
+    char what[300];
     int64_t now = ccoord__now_ns();
     if (db->conn)
         return CCOORD_OK;
@@ -229,72 +298,19 @@ int ccoord__db_connect(ccoord__db *db, int force)
     }
     if (!force && now < db->next_connect_ns)
         return CCOORD_EDB; /* keep the last error; still backing off */
-    if (db->dialect == CCOORD__SQLITE) {
-        /* Checked here, not left to the driver: libdbd-sqlite3 leaks the
-         * handle of a failed sqlite3_open, and its message does not name
-         * the directory. */
-        const char *dir = s->dbdir ? s->dbdir : ".";
-        struct stat st;
-        char eb[128];
-        const char *why = NULL;
-        if (stat(dir, &st) != 0)
-            why = strerror_r(errno, eb, sizeof eb);
-        else if (!S_ISDIR(st.st_mode))
-            why = "not a directory";
-        else if (access(dir, W_OK | X_OK) != 0)
-            why = "not writable by this process (SQLite needs to create its journal files there)";
-        if (why) {
-            ccoord__fmt(db->err, sizeof db->err, "connect to sqlite3 database %s/%s: directory %s: %s",
-                        dir, s->dbname, dir, why);
-            back_off(db, now);
-            return CCOORD_EDB;
-        }
-    }
-    c = dbi_conn_new_r(s->driver, db->inst);
-    if (!c) {
-        ccoord__fmt(db->err, sizeof db->err,
-                    "connect: libdbi has no driver \"%s\" (install its libdbd package)", s->driver);
+    if (db->dialect == CCOORD__SQLITE && check_sqlite_dir(db) != CCOORD_OK) {
+        back_off(db, now);
         return CCOORD_EDB;
     }
-    if (db->dialect == CCOORD__SQLITE) {
-        long busy_ms = (long)(db->stmt_timeout_ns / 1000000);
-        set_opt(c, "sqlite3_dbdir", s->dbdir ? s->dbdir : ".");
-        set_opt(c, "dbname", s->dbname);
-        dbi_conn_set_option_numeric(c, "sqlite3_timeout", (int)busy_ms);
-    } else {
-        set_opt(c, "host", s->host);
-        if (s->port > 0) {
-            if (db->dialect == CCOORD__MYSQL) {
-                dbi_conn_set_option_numeric(c, "port", (int)s->port);
-            } else {
-                ccoord__fmt(num, sizeof num, "%ld", s->port);
-                set_opt(c, "port", num);
-            }
-        }
-        set_opt(c, "username", s->username);
-        set_opt(c, "password", s->password);
-        set_opt(c, "dbname", s->dbname);
-        dbi_conn_set_option_numeric(c, "timeout", (int)s->connect_timeout_s);
-        if (db->dialect == CCOORD__PGSQL) {
-            ccoord__fmt(num, sizeof num, "%ld", s->connect_timeout_s);
-            set_opt(c, "pgsql_connect_timeout", num);
-            set_opt(c, "pgsql_keepalives", "1");
-            set_opt(c, "pgsql_keepalives_idle", "5");
-            set_opt(c, "pgsql_keepalives_interval", "2");
-            set_opt(c, "pgsql_keepalives_count", "3");
-        }
-        if (db->dialect == CCOORD__MYSQL)
-            dbi_conn_set_option_numeric(c, "mysql_client_found_rows", 1);
+    if (!(c = dbi_conn_new_r(db->s->driver, db->inst))) {
+        ccoord__fmt(db->err, sizeof db->err,
+                    "connect: libdbi has no driver \"%s\" (install its libdbd package)",
+                    db->s->driver);
+        return CCOORD_EDB;
     }
+    set_options(db, c);
     if (dbi_conn_connect(c) < 0) {
-        char what[300];
-        if (db->dialect == CCOORD__SQLITE)
-            ccoord__fmt(what, sizeof what, "connect to sqlite3 database %s/%s",
-                        s->dbdir ? s->dbdir : ".", s->dbname);
-        else
-            ccoord__fmt(what, sizeof what, "connect to %s database \"%s\" on %s:%ld as %s",
-                        s->driver, s->dbname, s->host ? s->host : "(default host)", s->port,
-                        s->username ? s->username : "(default user)");
+        connect_what(db, what, sizeof what);
         conn_error(db, c, what);
         dbi_conn_close(c);
         back_off(db, now);
