@@ -269,6 +269,16 @@ static int deliver(ccoord_node *n, ccoord__events *batch)
     return ran;
 }
 
+/* A batch is delivered (ev_mu held): the next one may start; the event
+ * fd stays readable while events wait. */
+static void finish_batch(ccoord_node *n)
+{
+    n->delivering = 0;
+    if (n->events.count)
+        fd_signal(n, 1);
+    pthread_cond_broadcast(&n->ev_cond);
+}
+
 static void *dispatcher_main(void *arg)
 {
     ccoord_node *n = arg;
@@ -279,8 +289,7 @@ static void *dispatcher_main(void *arg)
             pthread_mutex_unlock(&n->ev_mu);
             deliver(n, &batch);
             pthread_mutex_lock(&n->ev_mu);
-            n->delivering = 0;
-            pthread_cond_broadcast(&n->ev_cond);
+            finish_batch(n);
             continue;
         }
         if (n->ev_stop && n->events.count == 0)
@@ -422,10 +431,7 @@ int ccoord_dispatch(ccoord_node *node)
     pthread_mutex_unlock(&node->ev_mu);
     ran = deliver(node, &batch);
     pthread_mutex_lock(&node->ev_mu);
-    node->delivering = 0;
-    if (node->events.count)
-        fd_signal(node, 1);
-    pthread_cond_broadcast(&node->ev_cond);
+    finish_batch(node);
     pthread_mutex_unlock(&node->ev_mu);
     return ran;
 }
