@@ -124,9 +124,10 @@ typedef struct ccoord_node ccoord_node;
  * config call this one must not run on one config from two threads at
  * once.  Since: 1.0 */
 CCOORD_API int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node);
-/* Leaves first if joined, stops the background thread, frees everything.
- * Accepts NULL.  Must not be called from one of this node's callbacks.
- * Since: 1.0 */
+/* Leaves first if joined, stops the node's threads (the dispatcher after
+ * delivering what is queued; in host dispatch, what waits is dropped),
+ * frees everything.  Accepts NULL.  Must not be called from one of this
+ * node's callbacks (logged and ignored).  Since: 1.0 */
 CCOORD_API void ccoord_node_free(ccoord_node *node);
 /* The node id, valid as long as the node.  Since: 1.0 */
 CCOORD_API const char *ccoord_node_id(const ccoord_node *node);
@@ -137,7 +138,8 @@ CCOORD_API const char *ccoord_node_id(const ccoord_node *node);
 CCOORD_API const char *ccoord_errmsg(const ccoord_node *node);
 
 /* Connects, creates or migrates the schema, joins the group and starts the
- * background thread.  Returns once the member row is written.
+ * background thread (and the dispatcher thread, unless ccoord_event_fd()
+ * chose host dispatch).  Returns once the member row is written.
  * CCOORD_EDUPNODE when another live process uses this node id (found by
  * watching its heartbeat for up to the timeout), CCOORD_EDB when the
  * database cannot be reached within connect_timeout, CCOORD_ESCHEMA when
@@ -148,8 +150,10 @@ CCOORD_API int ccoord_join(ccoord_node *node);
  * steps down as leader (handing the released tasks over first), deletes
  * the member row and bumps the group version, so survivors react within
  * one heartbeat interval.  Stops the background thread; the node may join
- * again.  CCOORD_ENOTJOINED if not joined.  Must not be called from one of
- * this node's callbacks (CCOORD_EMISUSE).  Since: 1.0 */
+ * again.  The REVOKED events go out before anything is written; in
+ * thread dispatch it waits (at most the failure timeout) for their
+ * delivery, except when called from a callback.  CCOORD_ENOTJOINED if not
+ * joined.  Since: 1.0 (may be called from a callback since 1.1) */
 CCOORD_API int ccoord_leave(ccoord_node *node);
 
 /* Log levels, syslog-like.  A message is passed on when its level is at
@@ -233,7 +237,7 @@ CCOORD_API int ccoord_on_task_change(ccoord_node *node, ccoord_task_cb cb,
  * be called before join (recorded at join).  Since: 1.0 */
 CCOORD_API int ccoord_task_register(ccoord_node *node, const char *task);
 /* This node can no longer run task; releases it if owned (acquire says
- * no at once; REVOKED follows on the background thread).
+ * no at once; REVOKED follows from the dispatcher).
  * CCOORD_ENOTFOUND when this node had not registered task.  Since: 1.0 */
 CCOORD_API int ccoord_task_unregister(ccoord_node *node, const char *task);
 /* CCOORD_OK with *ret_fence = the task's epoch when this node owns task

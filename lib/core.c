@@ -387,9 +387,10 @@ int ccoord_event_fd(ccoord_node *node, int *ret_fd)
     if (joined || node->ev_running) {
         pthread_mutex_unlock(&node->ev_mu);
         return ccoord__fail(node, CCOORD_EMISUSE,
-                            "ccoord_event_fd: node %s %s and delivers its events on its own "
-                            "thread; call ccoord_event_fd before the first ccoord_join",
-                            node->id, joined ? "has joined" : "joined before");
+                            "ccoord_event_fd: node %s %s: it delivers its events on its own "
+                            "dispatcher thread; call ccoord_event_fd before the first "
+                            "ccoord_join", node->id,
+                            joined ? "has joined" : "started its dispatcher at an earlier join");
     }
     fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     if (fd < 0) {
