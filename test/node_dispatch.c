@@ -244,6 +244,47 @@ static void test_dispatch_callback_may_leave_its_node(void **state)
     tc_free(&c);
 }
 
+/* The log callback never runs while the node's state lock is held by the
+ * logging thread (glibc records the owner's thread id in the mutex). */
+static _Atomic int under_lock, log_lines;
+static void lock_checking_log(ccoord_node *n, int level, const char *msg, void *ud)
+{
+    if (n->mu.__data.__owner == (int)gettid()) {
+        atomic_fetch_add(&under_lock, 1);
+        fprintf(stderr, "      log line under the state lock: %s\n", msg);
+    }
+    atomic_fetch_add(&log_lines, 1);
+    tc_log_cb(n, level, msg, ud);
+}
+
+static void test_dispatch_log_callback_never_under_state_lock(void **state)
+{
+    tc_cluster c;
+    int i, leader, owner, owners = 0;
+    (void)state;
+    atomic_store(&under_lock, 0);
+    atomic_store(&log_lines, 0);
+    tc_init(&c, IV);
+    for (i = 0; i < 3; i++)
+        ccoord_on_log(tc_add(&c, NULL)->node, lock_checking_log, &c.nodes[i]);
+    for (i = 0; i < 3; i++)
+        tc_join(&c.nodes[i]);
+    for (i = 0; i < 3; i++)
+        assert_int_equal(ccoord_task_register(c.nodes[i].node, "logged"), CCOORD_OK);
+    assert_true(TC_WAIT(5000, (owner = tc_owner(&c, "logged", &owners, NULL)) >= 0) >= 0);
+    assert_int_equal(ccoord_task_pause(c.nodes[owner].node, "logged"), CCOORD_OK);
+    assert_true(TC_WAIT(3000, tc_logged(&c.nodes[owner], "Task paused")) >= 0);
+    assert_int_equal(ccoord_task_resume(c.nodes[owner].node, "logged"), CCOORD_OK);
+    assert_true(TC_WAIT(3000, (leader = tc_leader(&c, NULL)) >= 0) >= 0);
+    assert_int_equal(ccoord_leave(c.nodes[leader].node), CCOORD_OK); /* steps down */
+    assert_true(TC_WAIT(3000, tc_logged(&c.nodes[(leader + 1) % 3], "Member removed")) >= 0);
+    print_message("      [%s] %d log lines, %d under the state lock\n", tc_backend,
+                  atomic_load(&log_lines), atomic_load(&under_lock));
+    assert_int_equal(atomic_load(&under_lock), 0);
+    assert_true(atomic_load(&log_lines) >= 8);
+    tc_free(&c);
+}
+
 #if CCOORD_VERSION_AT_LEAST(1, 1, 0)
 
 /* ---- host dispatch ------------------------------------------------------- */
@@ -429,6 +470,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_blocked_member_callback_keeps_node_alive),
         cmocka_unit_test(test_dispatch_blocked_task_callback_keeps_tasks),
         cmocka_unit_test(test_dispatch_callback_may_leave_its_node),
+        cmocka_unit_test(test_dispatch_log_callback_never_under_state_lock),
 #if CCOORD_VERSION_AT_LEAST(1, 1, 0)
         cmocka_unit_test(test_dispatch_host_that_does_not_dispatch_keeps_node_alive),
         cmocka_unit_test(test_dispatch_host_events_only_on_dispatching_thread),
