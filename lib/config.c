@@ -107,6 +107,8 @@ static const keydef keys[] = {
      "the name ([A-Za-z_][A-Za-z0-9_]*) of a set environment variable holding the password"},
     {"datasource", "connect_timeout", K_LONG, OFF(connect_timeout_s), 1, 3600, NULL,
      "an integer from 1 to 3600 (seconds)"},
+    {"datasource", "connect_retry", K_LONG, OFF(connect_retry_s), 0, 86400, NULL,
+     "an integer from 0 (fail at once) to 86400 (seconds)"},
     {"datasource", "table_prefix", K_STR, OFF(table_prefix), 1, 32, check_prefix,
      "1 to 32 characters [a-z0-9_], the first not a digit"},
     {"task_handling", "resolver_class", K_STR, OFF(resolver_class), 1, 4095, check_resolver,
@@ -966,6 +968,7 @@ int ccoord__settings_copy(ccoord__settings *dst, const ccoord__settings *src)
     dst->heartbeat_max_retry = src->heartbeat_max_retry;
     dst->port = src->port;
     dst->connect_timeout_s = src->connect_timeout_s;
+    dst->connect_retry_s = src->connect_retry_s;
     dst->resolving_period_s = src->resolving_period_s;
     dst->resolving_frequency = src->resolving_frequency;
     if (dup_opt(&dst->hostname, src->hostname) < 0 || dup_opt(&dst->node_id, src->node_id) < 0 ||

@@ -25,6 +25,7 @@ typedef struct ccoord__settings {
     char *username; /* NULL: driver default */
     char *password; /* NULL: none; resolved from password, password_file or password_env */
     long connect_timeout_s; /* >= 1 */
+    long connect_retry_s;   /* >= 0: how long ccoord_join waits for the database */
     char *table_prefix;     /* [a-z0-9_]* */
     /* [task_handling] */
     char *resolver_class; /* as written: name, path or Java class alias */

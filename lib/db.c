@@ -144,19 +144,34 @@ void ccoord__db_destroy(ccoord__db *db)
     db->s = NULL;
 }
 
+/* A server message on one line: every run of white space (libpq's
+ * messages span lines, with tabs) becomes one space, none at the ends. */
+static void one_line(char *out, size_t len, const char *msg)
+{
+    size_t k = 0;
+    int space = 0;
+    for (; *msg && k + 1 < len; msg++) {
+        if (*msg == ' ' || *msg == '\n' || *msg == '\t' || *msg == '\r') {
+            space = k > 0;
+            continue;
+        }
+        if (space && k + 2 < len)
+            out[k++] = ' ';
+        space = 0;
+        out[k++] = *msg;
+    }
+    out[k] = '\0';
+}
+
 static void conn_error(ccoord__db *db, dbi_conn c, const char *what)
 {
     const char *msg = NULL;
     char clean[512];
+    char line[512];
     if (c)
         dbi_conn_error(c, &msg);
-    ccoord__printable(clean, sizeof clean, msg && *msg ? msg : "no detail from the driver", 400);
-    /* drop trailing "\x0a" from server messages */
-    {
-        size_t n = strlen(clean);
-        while (n >= 4 && strcmp(clean + n - 4, "\\x0a") == 0)
-            clean[n -= 4] = '\0';
-    }
+    one_line(line, sizeof line, msg && *msg ? msg : "no detail from the driver");
+    ccoord__printable(clean, sizeof clean, line, 400);
     ccoord__fmt(db->err, sizeof db->err, "%s: %s", what, clean);
 }
 
@@ -298,6 +313,7 @@ int ccoord__db_connect(ccoord__db *db, int force)
     }
     if (!force && now < db->next_connect_ns)
         return CCOORD_EDB; /* keep the last error; still backing off */
+    db->connect_failed = 1;
     if (db->dialect == CCOORD__SQLITE && check_sqlite_dir(db) != CCOORD_OK) {
         back_off(db, now);
         return CCOORD_EDB;
@@ -331,6 +347,7 @@ int ccoord__db_connect(ccoord__db *db, int force)
     }
     db->backoff_ns = 0;
     db->next_connect_ns = 0;
+    db->connect_failed = 0;
     return CCOORD_OK;
 }
 

@@ -28,6 +28,7 @@ typedef struct ccoord__db {
     int64_t next_connect_ns;  /* backoff: no connect attempt before this */
     int64_t backoff_ns;
     int in_tx;
+    int connect_failed;       /* the last connection attempt failed */
     ccoord__turn *turn;       /* SQLite: the file's write turn */
     int has_turn;             /* held until COMMIT/ROLLBACK or the statement ends */
     _Atomic unsigned long statements; /* statements sent (read by tests and benchmarks

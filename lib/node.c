@@ -187,7 +187,9 @@ static int join_db(ccoord_node *n)
     char detail[800];
     int rc;
     pthread_mutex_lock(&n->api_mu);
-    rc = ccoord__db_ensure_schema(&n->api_db);
+    rc = ccoord__db_connect(&n->api_db, 1);
+    if (!rc)
+        rc = ccoord__db_ensure_schema(&n->api_db);
     if (!rc)
         rc = ccoord__member_join(n, &n->api_db);
     if (!rc)
@@ -205,6 +207,33 @@ static int join_db(ccoord_node *n)
     return CCOORD_OK;
 }
 
+/* join_db, and with datasource.connect_retry, again while the database
+ * cannot be reached (boot order: nodes that start before it), with a
+ * backoff from 100 ms to 1 s; each failed attempt is logged once. */
+static int join_db_retrying(ccoord_node *n)
+{
+    int64_t start = ccoord__now_ns(), deadline = start + n->s.connect_retry_s * 1000000000LL;
+    int64_t pause = 100000000;
+    int attempt = 1, rc;
+    while ((rc = join_db(n)) == CCOORD_EDB && n->api_db.connect_failed &&
+           ccoord__now_ns() < deadline) {
+        int64_t left = deadline - ccoord__now_ns();
+        ccoord__log(n, CCOORD_LOG_WARN, "Database not reachable (attempt %d; retrying for %lld "
+                    "more s, datasource.connect_retry): %s", attempt++,
+                    (long long)((left + 999999999) / 1000000000), ccoord_errmsg(n));
+        ccoord__sleep_ns(pause < left ? pause : left);
+        pause = pause * 2 < 1000000000 ? pause * 2 : 1000000000;
+    }
+    if (rc == CCOORD_EDB && n->api_db.connect_failed && n->s.connect_retry_s > 0) {
+        char detail[1024];
+        ccoord__fmt(detail, sizeof detail, "%s", ccoord_errmsg(n));
+        return ccoord__fail(n, rc, "%s (gave up after %d attempts in %lld s, "
+                            "datasource.connect_retry = %ld)", detail, attempt,
+                            (long long)((ccoord__now_ns() - start) / 1000000000), n->s.connect_retry_s);
+    }
+    return rc;
+}
+
 int ccoord_join(ccoord_node *node)
 {
     int rc;
@@ -219,7 +248,7 @@ int ccoord_join(ccoord_node *node)
     ccoord__clear_error(node);
     if (ccoord__dispatch_start(node) != CCOORD_OK)
         return ccoord__fail(node, CCOORD_ENOMEM, "ccoord_join: cannot start the dispatcher thread");
-    if ((rc = join_db(node)))
+    if ((rc = join_db_retrying(node)))
         return rc;
     ccoord__log(node, CCOORD_LOG_INFO, "Successfully joined the cluster with id [%s]", node->id);
     ccoord__lock(node);

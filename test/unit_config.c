@@ -137,6 +137,7 @@ static void assert_defaults(const ccoord_config *c)
     assert_null(s->username);
     assert_null(s->password);
     assert_int_equal(s->connect_timeout_s, 5);
+    assert_int_equal(s->connect_retry_s, 0);
     assert_string_equal(s->table_prefix, "ccoord_");
     assert_string_equal(s->resolver_class, "random");
     assert_string_equal(s->plugin_dir, CCOORD_RESOLVERDIR);
@@ -166,6 +167,7 @@ static const char FULL[] = "; a full configuration\n"
                            "username = ccoord\n"
                            "password = s3cret\n"
                            "connect_timeout = 7\n"
+                           "connect_retry = 30\n"
                            "table_prefix = t1_\n"
                            "[task_handling]\n"
                            "resolver_class = roundrobin\n"
@@ -194,6 +196,7 @@ static void assert_full_settings(const ccoord_config *c, const char *name)
     assert_string_equal(s->username, "ccoord");
     assert_string_equal(s->password, "s3cret");
     assert_int_equal(s->connect_timeout_s, 7);
+    assert_int_equal(s->connect_retry_s, 30);
     assert_string_equal(s->table_prefix, "t1_");
     assert_string_equal(s->resolver_class, "roundrobin");
     assert_string_equal(s->plugin_dir, "/opt/cc/resolvers");
@@ -204,12 +207,12 @@ static void assert_full_settings(const ccoord_config *c, const char *name)
     kv = ccoord__kvlist_find(&s->resolver_params, "task_server_count");
     assert_non_null(kv);
     assert_string_equal(kv->value, "3");
-    snprintf(origin, sizeof origin, "%s:27", name);
+    snprintf(origin, sizeof origin, "%s:28", name);
     assert_string_equal(kv->origin, origin);
     kv = ccoord__kvlist_find(&s->resolver_params, "task_nodes");
     assert_non_null(kv);
     assert_string_equal(kv->value, "node-1,node-2");
-    snprintf(origin, sizeof origin, "%s:28", name);
+    snprintf(origin, sizeof origin, "%s:29", name);
     assert_string_equal(kv->origin, origin);
 }
 
@@ -449,6 +452,12 @@ static void test_config_rejects_numbers_out_of_range(void **state)
          "from 1 to 3600 (seconds)"},
         {"[datasource]\nconnect_timeout = 3601\n",
          "t.conf:2: datasource.connect_timeout = 3601: ", "from 1 to 3600"},
+        {"[datasource]\nconnect_retry = -1\n", "t.conf:2: datasource.connect_retry = -1: ",
+         "from 0 (fail at once) to 86400 (seconds)"},
+        {"[datasource]\nconnect_retry = 86401\n",
+         "t.conf:2: datasource.connect_retry = 86401: ", "to 86400"},
+        {"[datasource]\nconnect_retry = soon\n", "t.conf:2: datasource.connect_retry = soon: ",
+         "not an integer"},
         {"[task_handling]\nresolving_period = 0\n",
          "t.conf:2: task_handling.resolving_period = 0: ", "from 1 to 86400 (seconds)"},
         {"[task_handling]\nresolving_period = 86401\n",
