@@ -549,6 +549,7 @@ typedef struct apply_ctx {
     const origin *o;
     seen_set *seen; /* NULL: not from a file */
     const char *section, *key;
+    const keydef *kd;  /* NULL: not a key of the table */
     const char *value; /* unquoted */
     int hide, from_file;
     char *err;
@@ -721,7 +722,7 @@ static int store(const apply_ctx *a, const keydef *kd, char **nv)
 static int apply_key(apply_ctx *a)
 {
     char why[768], list[512], *nv = NULL;
-    const keydef *kd = find_key(a->section, a->key);
+    const keydef *kd = a->kd;
     cfg_state *st = a->st;
     int rc;
     if (!kd) {
@@ -756,6 +757,7 @@ static int apply(cfg_state *st, const origin *o, seen_set *seen, const char *sec
     a.seen = seen;
     a.section = section;
     a.key = key;
+    a.kd = kd;
     a.value = raw;
     a.hide = kd && is_password_key(kd) ? kd->type == K_PASSWORD : looks_secret(key);
     a.from_file = o->line > 0;

@@ -58,11 +58,11 @@ static int cmp_size(const void *a, const void *b)
 
 /* ---- reading the batch -------------------------------------------------- */
 
-/* The unassigned ACTIVE tasks' names. */
+/* The unassigned ACTIVE tasks' names and their index. */
 static int read_unassigned(ccoord__db *db, pass *ps)
 {
     dbi_result r;
-    size_t cap = 0;
+    size_t cap = 0, i;
     int rc = ccoord__row_tasks_unassigned(db, &r);
     if (rc)
         return rc;
@@ -84,11 +84,16 @@ static int read_unassigned(ccoord__db *db, pass *ps)
             ps->task_count++;
     }
     dbi_result_free(r);
+    if (!rc && !(ps->tidx = ccoord__map_new()))
+        rc = CCOORD_ENOMEM;
+    for (i = 0; !rc && i < ps->task_count; i++)
+        if (ccoord__map_put(ps->tidx, ps->tnames[i], (void *)(uintptr_t)(i + 1), NULL))
+            rc = CCOORD_ENOMEM;
     return rc;
 }
 
 /* The live members in join order but exclude, their batch entries and
- * the index maps. */
+ * their index. */
 static int read_members(ccoord__db *db, pass *ps, const char *exclude)
 {
     size_t i;
@@ -98,8 +103,7 @@ static int read_members(ccoord__db *db, pass *ps, const char *exclude)
     ps->members = ccoord__calloc(ps->row_count + 1, sizeof *ps->members);
     ps->mids = ccoord__calloc(ps->row_count + 1, sizeof *ps->mids);
     ps->midx = ccoord__map_new();
-    ps->tidx = ccoord__map_new();
-    if (!ps->members || !ps->mids || !ps->midx || !ps->tidx)
+    if (!ps->members || !ps->mids || !ps->midx)
         return CCOORD_ENOMEM;
     for (i = 0; i < ps->row_count; i++) {
         const ccoord__member *m = &ps->rows[i];
@@ -113,9 +117,6 @@ static int read_members(ccoord__db *db, pass *ps, const char *exclude)
             return CCOORD_ENOMEM;
         ps->member_count++;
     }
-    for (i = 0; i < ps->task_count; i++)
-        if (ccoord__map_put(ps->tidx, ps->tnames[i], (void *)(uintptr_t)(i + 1), NULL))
-            return CCOORD_ENOMEM;
     return CCOORD_OK;
 }
 

@@ -321,7 +321,6 @@ int ccoord__row_member_insert(ccoord__db *db, const char *node_id, long long inc
                               const char *hostname, long long seq)
 {
     ccoord__buf b;
-    unsigned long long rows = 0;
     int rc;
     ccoord__buf_init(&b);
     ccoord__buf_addf(&b, "INSERT INTO %smembers (group_id, node_id, incarnation, heartbeat, "
@@ -334,7 +333,7 @@ int ccoord__row_member_insert(ccoord__db *db, const char *node_id, long long inc
     if (!rc)
         rc = q(db, &b, hostname);
     ccoord__buf_addf(&b, ", '', %lld)", seq);
-    return run(db, rc, &b, "write member row", NULL, &rows);
+    return run(db, rc, &b, "write member row", NULL, NULL);
 }
 
 int ccoord__row_member_takeover(ccoord__db *db, const char *node_id, long long inc,
@@ -455,7 +454,6 @@ int ccoord__row_tasks_release(ccoord__db *db, const char *owner, const char *tas
                               unsigned long long *ret_rows)
 {
     ccoord__buf b;
-    unsigned long long rows;
     int rc;
     ccoord__buf_init(&b);
     ccoord__buf_addf(&b, "UPDATE %stasks SET owner = NULL, epoch = epoch + 1", prefix(db));
@@ -465,8 +463,7 @@ int ccoord__row_tasks_release(ccoord__db *db, const char *owner, const char *tas
         if (!rc)
             rc = q(db, &b, task);
     }
-    return run(db, rc, &b, task ? "release task" : "release tasks", NULL,
-               ret_rows ? ret_rows : &rows);
+    return run(db, rc, &b, task ? "release task" : "release tasks", NULL, ret_rows);
 }
 
 int ccoord__row_registrations_delete(ccoord__db *db, const char *node_id, const char *task)

@@ -36,6 +36,17 @@ static void *join_main(void *arg)
     return NULL;
 }
 
+/* Joins t: on this thread (background 0) or on a thread of its own. */
+static void join_start(joiner *j, tc_node *t, int background)
+{
+    memset(j, 0, sizeof *j);
+    j->node = t->node;
+    if (background)
+        assert_int_equal(pthread_create(&j->th, NULL, join_main, j), 0);
+    else
+        join_main(j);
+}
+
 /* A node of c (not joined) whose config gets extra [datasource] keys
  * "k=v" (NULL-terminated). */
 static tc_node *add_with(tc_cluster *c, const char *id, const char *const *kv)
@@ -97,9 +108,7 @@ static void test_bootorder_sqlite_waits_for_its_directory(void **state)
     kv[0] = kv_dir;
     kv[1] = NULL;
     t = add_with(&c, "no-retry", kv);
-    memset(&j, 0, sizeof j);
-    j.node = t->node;
-    join_main(&j);
+    join_start(&j, t, 0);
     assert_int_equal(j.rc, CCOORD_EDB);
     assert_true(j.took_ms < 1000 * tc_time_scale);
     assert_non_null(strstr(j.err, "directory"));
@@ -107,9 +116,7 @@ static void test_bootorder_sqlite_waits_for_its_directory(void **state)
     kv[1] = retry;
     kv[2] = NULL;
     t = add_with(&c, "waits", kv);
-    memset(&j, 0, sizeof j);
-    j.node = t->node;
-    assert_int_equal(pthread_create(&j.th, NULL, join_main, &j), 0);
+    join_start(&j, t, 1);
     tu_sleep_ms(2000 * tc_time_scale);
     assert_int_equal(mkdir(later, 0700), 0);
     pthread_join(j.th, NULL);
@@ -138,9 +145,7 @@ static void test_bootorder_gives_up_after_connect_retry(void **state)
     tc_init(&c, IV);
     snprintf(kv_dir, sizeof kv_dir, "dbdir=%s/never", c.ns.dir);
     t = add_with(&c, "gives-up", kv);
-    memset(&j, 0, sizeof j);
-    j.node = t->node;
-    join_main(&j);
+    join_start(&j, t, 0);
     assert_int_equal(j.rc, CCOORD_EDB);
     assert_true(j.took_ms >= 1000 && j.took_ms < 5000 * tc_time_scale);
     assert_non_null(strstr(j.err, "gave up after"));
@@ -298,9 +303,7 @@ static void test_bootorder_server_starts_5s_after_join(void **state)
     snprintf(kv_port, sizeof kv_port, "port=%d", px.port);
     snprintf(kv_retry, sizeof kv_retry, "connect_retry=%d", 30 * tc_time_scale);
     t = add_with(&c, "early", kv);
-    memset(&j, 0, sizeof j);
-    j.node = t->node;
-    assert_int_equal(pthread_create(&j.th, NULL, join_main, &j), 0);
+    join_start(&j, t, 1);
     tu_sleep_ms(5000);
     proxy_start(&px); /* the database is up */
     pthread_join(j.th, NULL);
