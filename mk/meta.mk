@@ -10,3 +10,8 @@
 check-extra:: build/$(REAL)
 	sh test/check-exports.sh build/$(REAL) lib/libclustercoord.map include/clustercoord.h
 	sh test/check-docs.sh
+
+# test/check-toml.py: lib/toml.c against Python's tomllib on hand-written
+# valid and invalid documents and seeded random mutations of them.
+check-extra:: build/test/prog_tomldump
+	python3 test/check-toml.py
