@@ -7,8 +7,11 @@
 # Starts node-1 and node-2 in a temporary directory, shows that both join,
 # that node-1 sees node-2 arrive, that sample-task is scheduled on exactly
 # one node; kills that node with SIGKILL, shows the survivor remove it and
-# take the task over; stops the survivor with SIGTERM (graceful leave) and
-# removes everything it created.  Every wait is bounded.  Exit status 0
+# take the task over; stops the survivor with SIGTERM (graceful leave);
+# then starts node-3 from an MI deployment.toml written like the
+# reference's (host_server --mi-config) and shows it join, name its
+# database and the sections it ignores, and run the task; and removes
+# everything it created.  Every wait is bounded.  Exit status 0
 # when the whole sequence was observed, 1 otherwise, 2 on a setup error.
 #
 # Environment: DEMO_HEARTBEAT_MS (default 500), DEMO_TASK_INTERVAL_MS
@@ -56,7 +59,7 @@ now_ms() {
 # removes the directory.  Only the pids this script started are signalled.
 cleanup() {
     trap - EXIT INT TERM HUP
-    for name in node-1 node-2; do
+    for name in node-1 node-2 node-3; do
         [ -s "$work/$name.pid" ] && [ ! -e "$work/$name.rc" ] || continue
         pid=$(cat "$work/$name.pid")
         kill -TERM "$pid" 2>/dev/null || continue
@@ -78,16 +81,21 @@ trap cleanup EXIT
 trap 'echo "demo: interrupted"; exit 130' INT
 trap 'exit 143' TERM HUP
 
-# start_node NAME: runs host_server with its output prefixed "NAME | " on
-# our stdout and kept, unprefixed, in $work/NAME.log.  Its pid goes to
-# NAME.pid, its exit status to NAME.rc when it ends.
+# start_node NAME [--mi-config PATH]: runs host_server with its output
+# prefixed "NAME | " on our stdout and kept, unprefixed, in $work/NAME.log.
+# Its pid goes to NAME.pid, its exit status to NAME.rc when it ends.
+# Without --mi-config its config is the template's.
 start_node() {
     name=$1
-    sed -e "s|@NODE_ID@|$name|" -e "s|@DBDIR@|$work|" -e "s|@HEARTBEAT_MS@|$HEARTBEAT_MS|" \
-        "$TEMPLATE" >"$work/$name.conf" || return 1
+    shift
+    if [ $# -eq 0 ]; then
+        sed -e "s|@NODE_ID@|$name|" -e "s|@DBDIR@|$work|" -e "s|@HEARTBEAT_MS@|$HEARTBEAT_MS|" \
+            "$TEMPLATE" >"$work/$name.conf" || return 1
+        set -- "$work/$name.conf"
+    fi
     : >"$work/$name.log"
     {
-        "$HS" --task-interval-ms "$INTERVAL_MS" --http-port 0 "$work/$name.conf" 2>&1 &
+        "$HS" --task-interval-ms "$INTERVAL_MS" --http-port 0 "$@" 2>&1 &
         echo $! >"$work/$name.pid"
         wait $!
         echo $? >"$work/$name.rc"
@@ -259,10 +267,71 @@ if [ -n "$owner" ]; then
     fi
 fi
 
+heading "8. A node started from an MI deployment.toml, as an MI operator writes it"
+# The reference's sections (its coordination datasource pointed at this
+# demo's SQLite file) among sections MI has and the library ignores.
+cat >"$work/deployment.toml" <<EOF
+[server]
+hostname = "localhost"  # comments after values, as in MI's own file
+
+[keystore.tls]
+file_name = "repository/resources/security/wso2carbon.jks"
+password = "wso2carbon"
+
+[transport.http]
+socket_timeout = 180000
+
+[[datasource]]
+id = "WSO2_COORDINATION_DB"
+url = "jdbc:sqlite:$work/clusterdb"
+driver = "org.sqlite.JDBC"
+pool_options.maxActive = 50
+pool_options.maxWait = 60000
+pool_options.testOnBorrow = true
+
+[cluster_config]
+node_id = "node-3"
+
+[task_handling]
+resolver_class = "org.wso2.micro.integrator.ntask.coordination.task.resolver.RoundRobinResolver"
+
+[[task_resolver]]
+task_server_count = "1"
+EOF
+sed 's/^/   | /' "$work/deployment.toml"
+# heartBeatInterval as MI reads it: from the environment
+heartBeatInterval=$HEARTBEAT_MS start_node node-3 --mi-config "$work/deployment.toml" || {
+    echo "demo: cannot start node-3" >&2
+    exit 2
+}
+if wait_for node-3 "Successfully joined the cluster with id [node-3] (sqlite3 database $work/clusterdb)" 15; then
+    ok "node-3 joined from deployment.toml, and says which database it uses"
+else
+    fail "node-3 did not log its join line naming $work/clusterdb within 15 s"
+fi
+if grep -qF "ignored, not part of RDBMS coordination: [keystore.tls], [transport.http]" \
+    "$work/node-3.log"; then
+    ok "node-3 listed the sections it ignores"
+else
+    fail "node-3 did not list the ignored sections"
+fi
+if wait_for node-3 "$TASK_LINE" 20 && wait_for node-3 "sample-task ran (fence" 10; then
+    ok "node-3 runs sample-task"
+else
+    fail "node-3 did not run sample-task"
+fi
+kill -TERM "$(cat "$work/node-3.pid")"
+rc=$(wait_exit node-3 15)
+if [ "$rc" = 0 ]; then
+    ok "node-3 left and exited with status 0"
+else
+    fail "node-3 ended with status ${rc:-(still running after 15 s)}"
+fi
+
 heading "Verdict"
 if [ $failures -eq 0 ]; then
     echo "   PASS: both nodes joined, sample-task ran on exactly one node, and moved to the" \
-        "survivor when its owner was killed"
+        "survivor when its owner was killed; a node read an MI deployment.toml unchanged"
     exit 0
 fi
 echo "   FAIL: $failures check(s) failed (rerun with DEMO_KEEP=1 to keep the logs)"

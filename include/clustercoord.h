@@ -99,6 +99,19 @@ CCOORD_API int ccoord_config_new(ccoord_config **ret_config);
  * "file:line: section.key = value: what is wrong; what is allowed" and
  * the config keeps the settings it had before the call.  Since: 1.0 */
 CCOORD_API int ccoord_config_load(ccoord_config *config, const char *path);
+/* Reads a WSO2 Micro Integrator deployment.toml unchanged: the
+ * [[datasource]] with id = "WSO2_COORDINATION_DB" (its JDBC URL, Java
+ * driver class, username, password, pool_options), [server] hostname,
+ * [cluster_config] node_id, [task_handling], the first [[task_resolver]],
+ * and the environment variables heartBeatInterval (MI's default 5000 ms),
+ * heartbeatMaxRetry and localGroupId; every other section is ignored and
+ * listed once at INFO when the node joins.  No coordination datasource, a
+ * JDBC URL without a libdbi driver (Oracle, Db2), a driver class that does
+ * not match the URL or a $secret{} password are CCOORD_ECONFIG with
+ * ccoord_config_error() naming file:line, key and value (passwords
+ * hidden).  Same precedence and all-or-nothing rule as
+ * ccoord_config_load(); the two may be mixed.  Since: 1.1 */
+CCOORD_API int ccoord_config_load_mi(ccoord_config *config, const char *path);
 /* Sets one key as the host program; same names and checks as the file.
  * CCOORD_ECONFIG (with ccoord_config_error()) on a bad section, key or
  * value.  Since: 1.0 */

@@ -46,6 +46,7 @@ static const char JAVA_PREFIX[] = "org.wso2.micro.integrator.ntask.coordination.
 enum key_type {
     K_STR,           /* string field at off */
     K_LONG,          /* long field at off, in [min, max] */
+    K_PORTS,         /* port, or a list of them in port_list */
     K_NODE_ID,       /* node_id_host / node_id_file */
     K_PASSWORD,      /* the password itself */
     K_PASSWORD_FILE, /* first line of a file */
@@ -74,6 +75,9 @@ static int check_prefix(const keydef *kd, const char *v, char *msg, size_t len);
 static int check_resolver(const keydef *kd, const char *v, char *msg, size_t len);
 static int check_any(const keydef *kd, const char *v, char *msg, size_t len);
 static int check_envname(const keydef *kd, const char *v, char *msg, size_t len);
+static int check_hostlist(const keydef *kd, const char *v, char *msg, size_t len);
+static int check_ssl_mode(const keydef *kd, const char *v, char *msg, size_t len);
+static int check_readable(const keydef *kd, const char *v, char *msg, size_t len);
 
 #define OFF(f) offsetof(ccoord__settings, f)
 #define TEXT190 "1 to 190 bytes, no control characters"
@@ -94,9 +98,11 @@ static const keydef keys[] = {
      "1 to 255 bytes, no control characters"},
     {"datasource", "dbdir", K_STR, OFF(dbdir), 1, 4095, check_text,
      "a directory of 1 to 4095 bytes, no control characters"},
-    {"datasource", "host", K_STR, OFF(host), 1, 255, check_host,
-     "a host name or address of 1 to 255 bytes, no blanks or control characters"},
-    {"datasource", "port", K_LONG, OFF(port), 1, 65535, NULL, "an integer from 1 to 65535"},
+    {"datasource", "host", K_STR, OFF(host), 1, 255, check_hostlist,
+     "a host name or address (pgsql: or a comma-separated list of them, tried in turn for "
+     "the read-write server) of 1 to 255 bytes, no blanks or control characters"},
+    {"datasource", "port", K_PORTS, OFF(port), 1, 65535, NULL,
+     "an integer from 1 to 65535 (pgsql: or a comma-separated list, one per host)"},
     {"datasource", "username", K_STR, OFF(username), 1, 255, check_text,
      "1 to 255 bytes, no control characters"},
     {"datasource", "password", K_PASSWORD, OFF(password), 0, PASSWORD_MAX - 1, check_any,
@@ -109,6 +115,14 @@ static const keydef keys[] = {
      "an integer from 1 to 3600 (seconds)"},
     {"datasource", "connect_retry", K_LONG, OFF(connect_retry_s), 0, 86400, NULL,
      "an integer from 0 (fail at once) to 86400 (seconds)"},
+    {"datasource", "ssl_mode", K_STR, OFF(ssl_mode), 1, 16, check_ssl_mode,
+     "disable, prefer, require, verify-ca or verify-full"},
+    {"datasource", "ssl_ca", K_STR, OFF(ssl_ca), 1, 4095, check_readable,
+     "the path of a readable file of CA certificates (PEM)"},
+    {"datasource", "ssl_cert", K_STR, OFF(ssl_cert), 1, 4095, check_readable,
+     "the path of a readable client certificate file (PEM)"},
+    {"datasource", "ssl_key", K_STR, OFF(ssl_key), 1, 4095, check_readable,
+     "the path of a readable client key file (PEM)"},
     {"datasource", "table_prefix", K_STR, OFF(table_prefix), 1, 32, check_prefix,
      "1 to 32 characters [a-z0-9_], the first not a digit"},
     {"task_handling", "resolver_class", K_STR, OFF(resolver_class), 1, 4095, check_resolver,
@@ -232,6 +246,51 @@ static int check_host(const keydef *kd, const char *v, char *msg, size_t len)
     return 0;
 }
 
+static int check_hostlist(const keydef *kd, const char *v, char *msg, size_t len)
+{
+    const char *p = v;
+    if (check_host(kd, v, msg, len) < 0)
+        return -1;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        if (comma == p || !*p)
+            return fail(msg, len, "empty host name in the list", kd);
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+static int check_ssl_mode(const keydef *kd, const char *v, char *msg, size_t len)
+{
+    static const char *const modes[] = {"disable", "prefer", "require", "verify-ca",
+                                        "verify-full"};
+    size_t i;
+    for (i = 0; i < sizeof modes / sizeof modes[0]; i++)
+        if (strcmp(v, modes[i]) == 0)
+            return 0;
+    return fail(msg, len, "not a TLS mode", kd);
+}
+
+/* Checked when the file is read, so a typo is a load error, not a join
+ * error minutes later. */
+static int check_readable(const keydef *kd, const char *v, char *msg, size_t len)
+{
+    char eb[128], wrong[256];
+    FILE *f;
+    if (check_text(kd, v, msg, len) < 0)
+        return -1;
+    if (strpbrk(v, "'\\"))
+        return fail(msg, len, "contains a quote or backslash", kd);
+    if (!(f = fopen(v, "re"))) {
+        int e = errno;
+        ccoord__fmt(wrong, sizeof wrong, "cannot open: %s", errno_text(e, eb, sizeof eb));
+        return fail(msg, len, wrong, kd);
+    }
+    fclose(f);
+    return 0;
+}
+
 static int check_envname(const keydef *kd, const char *v, char *msg, size_t len)
 {
     const char *p;
@@ -289,29 +348,23 @@ static int check_resolver(const keydef *kd, const char *v, char *msg, size_t len
 }
 
 /* The drivers libdbi finds on this machine, on a private instance. */
-static int check_driver(const keydef *kd, const char *v, char *msg, size_t len)
+int ccoord__dbi_drivers(const char *want, char *avail, size_t len)
 {
     dbi_inst inst = NULL;
     dbi_driver d = NULL;
-    char avail[256] = "";
     size_t used = 0;
     int found = 0, n;
-
-    if (strlen(v) > (size_t)kd->max)
-        return fail(msg, len, "too long", kd);
-    if (!ccoord__is_ident(v))
-        return fail(msg, len, "contains a character other than [a-z0-9_]", kd);
+    avail[0] = '\0';
     n = dbi_initialize_r(NULL, &inst);
     if (n > 0 && inst) {
         while ((d = dbi_driver_list_r(d, inst)) != NULL) {
             const char *name = dbi_driver_get_name(d);
             if (!name)
                 continue;
-            if (strcmp(name, v) == 0)
+            if (want && strcmp(name, want) == 0)
                 found = 1;
-            if (used < sizeof avail) {
-                int w = snprintf(avail + used, sizeof avail - used, "%s%s",
-                                 used ? ", " : "", name);
+            if (used < len) {
+                int w = snprintf(avail + used, len - used, "%s%s", used ? ", " : "", name);
                 if (w > 0)
                     used += (size_t)w;
             }
@@ -319,9 +372,19 @@ static int check_driver(const keydef *kd, const char *v, char *msg, size_t len)
     }
     if (inst)
         dbi_shutdown_r(inst);
-    if (found)
+    return found;
+}
+
+static int check_driver(const keydef *kd, const char *v, char *msg, size_t len)
+{
+    char avail[256];
+    if (strlen(v) > (size_t)kd->max)
+        return fail(msg, len, "too long", kd);
+    if (!ccoord__is_ident(v))
+        return fail(msg, len, "contains a character other than [a-z0-9_]", kd);
+    if (ccoord__dbi_drivers(v, avail, sizeof avail))
         return 0;
-    if (n <= 0 || !avail[0])
+    if (!avail[0])
         ccoord__fmt(msg, len,
                     "no libdbi driver is installed on this machine; install libdbi "
                     "drivers (Debian: libdbd-sqlite3, libdbd-pgsql, libdbd-mysql)");
@@ -404,10 +467,14 @@ static void state_commit(ccoord_config *c, cfg_state *st)
 
 /* ---- applying one key ------------------------------------------------ */
 
-/* Where a value comes from.  line 0: ccoord_config_set(). */
+/* Where a value comes from.  line 0 and no label: ccoord_config_set(). */
 typedef struct origin {
     const char *name;
     int line;
+    const char *label;       /* where, when there is no line */
+    int raw;                 /* the value is unquoted already */
+    const char *shown;       /* the key as the user wrote it, or NULL */
+    const char *shown_value; /* the value as the user wrote it, or NULL */
 } origin;
 
 /* Per-file bookkeeping (NULL for ccoord_config_set). */
@@ -416,12 +483,16 @@ typedef struct seen_set {
     int password_line; /* any of password, password_file, password_env */
     const char *password_key;
     ccoord__kvlist params; /* [task_resolver] keys of this file: value = line */
+    /* a loader's entries: the key and value as the user wrote them */
+    const char *shown[NKEYS], *shown_value[NKEYS];
 } seen_set;
 
 static void where(char *buf, size_t len, const origin *o)
 {
     if (o->line > 0)
         ccoord__fmt(buf, len, "%s:%d", o->name, o->line);
+    else if (o->label)
+        ccoord__fmt(buf, len, "%s", o->label);
     else
         ccoord__fmt(buf, len, "ccoord_config_set");
 }
@@ -437,8 +508,11 @@ static void report(char *err, size_t errlen, const origin *o, const char *sectio
     if (hide)
         ccoord__fmt(val, sizeof val, "(hidden)");
     else
-        ccoord__printable(val, sizeof val, value, SHOW_MAX);
-    if (section[0])
+        ccoord__printable(val, sizeof val, o->shown_value ? o->shown_value : value, SHOW_MAX);
+    if (o->shown) {
+        ccoord__printable(k, sizeof k, o->shown, SHOW_MAX);
+        ccoord__fmt(err, errlen, "%s: %s = %s: %s", w, k, val, why);
+    } else if (section[0])
         ccoord__fmt(err, errlen, "%s: %s.%s = %s: %s", w, sec, k, val, why);
     else
         ccoord__fmt(err, errlen, "%s: %s = %s: %s", w, k, val, why);
@@ -586,7 +660,7 @@ static int unquote(apply_ctx *a, char **copy)
 {
     const char *raw = a->value;
     size_t n = strlen(raw);
-    if (!a->from_file || (raw[0] != '"' && raw[0] != '\''))
+    if (a->o->line <= 0 || a->o->raw || (raw[0] != '"' && raw[0] != '\''))
         return CCOORD_OK;
     if (n < 2 || raw[n - 1] != raw[0])
         return refuse(a, "unbalanced quote; put matching quotes around the whole value "
@@ -657,6 +731,41 @@ static int note_seen(const apply_ctx *a, const keydef *kd)
     return CCOORD_OK;
 }
 
+/* "5432" into port, "5432,5433" into *nv (for port_list). */
+static int convert_ports(const apply_ctx *a, const keydef *kd, char **nv)
+{
+    char why[768];
+    const char *p = a->value;
+    long v;
+    if (!strchr(p, ',')) {
+        if (ccoord__parse_long(p, LONG_MIN, LONG_MAX, &v) != CCOORD_OK)
+            return fail(why, sizeof why, "not an integer", kd), refuse(a, why);
+        if (v < kd->min || v > kd->max)
+            return fail(why, sizeof why, "out of range", kd), refuse(a, why);
+        a->st->s.port = v;
+        return CCOORD_OK;
+    }
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        char one[16];
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        if (n == 0 || n >= sizeof one)
+            return fail(why, sizeof why, "not a list of ports", kd), refuse(a, why);
+        memcpy(one, p, n);
+        one[n] = '\0';
+        if (ccoord__parse_long(one, kd->min, kd->max, &v) != CCOORD_OK)
+            return fail(why, sizeof why, "a port in the list is out of range or not an integer",
+                        kd),
+                   refuse(a, why);
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+    a->st->s.port = 0;
+    *nv = ccoord__strdup(a->value);
+    return *nv ? CCOORD_OK : CCOORD_ENOMEM;
+}
+
 /* Checks and converts the value of a known key: integers into the
  * settings at once, strings (a password read from its file or
  * environment variable) into *nv. */
@@ -672,6 +781,8 @@ static int convert(const apply_ctx *a, const keydef *kd, char **nv)
         *long_field(&a->st->s, kd) = v;
         return CCOORD_OK;
     }
+    if (kd->type == K_PORTS)
+        return convert_ports(a, kd, nv);
     if (kd->check(kd, a->value, why, sizeof why) < 0)
         return refuse(a, why);
     if (kd->type == K_PASSWORD_FILE) {
@@ -707,6 +818,8 @@ static int store(const apply_ctx *a, const keydef *kd, char **nv)
         return CCOORD_OK;
     if (kd->type == K_NODE_ID)
         dst = a->from_file ? &a->st->node_id_file : &a->st->node_id_host;
+    else if (kd->type == K_PORTS)
+        dst = &a->st->s.port_list;
     else
         dst = str_field(&a->st->s, kd);
     if (is_password_key(kd))
@@ -760,7 +873,7 @@ static int apply(cfg_state *st, const origin *o, seen_set *seen, const char *sec
     a.kd = kd;
     a.value = raw;
     a.hide = kd && is_password_key(kd) ? kd->type == K_PASSWORD : looks_secret(key);
-    a.from_file = o->line > 0;
+    a.from_file = o->line > 0 || o->label != NULL;
     a.err = err;
     a.errlen = errlen;
     rc = check_section(&a);
@@ -771,7 +884,150 @@ static int apply(cfg_state *st, const origin *o, seen_set *seen, const char *sec
     if (copy)
         wipe_free(copy);
     if (rc == CCOORD_ENOMEM)
-        ccoord__fmt(err, errlen, "%s: out of memory", o->line > 0 ? o->name : "ccoord_config_set");
+        ccoord__fmt(err, errlen, "%s: out of memory",
+                    o->line > 0 || o->label ? o->name : "ccoord_config_set");
+    return rc;
+}
+
+/* ---- checks across keys ---------------------------------------------- */
+
+/* Where key was given: "file:line", "ccoord_config_set", or "" when it
+ * was not (the default). */
+static void key_where(const cfg_state *st, const seen_set *seen, const char *name,
+                      const char *key, char *buf, size_t len)
+{
+    const keydef *kd = find_key("datasource", key);
+    buf[0] = '\0';
+    if (host_has(st, "datasource", key))
+        ccoord__fmt(buf, len, "ccoord_config_set");
+    else if (seen && kd && seen->line[kd - keys])
+        ccoord__fmt(buf, len, "%s:%d", name, seen->line[kd - keys]);
+}
+
+static size_t count_list(const char *v)
+{
+    size_t n = 1;
+    for (; *v; v++)
+        n += *v == ',';
+    return n;
+}
+
+/* "where: datasource.key = value: why" for a key that does not fit the
+ * others. */
+static int cross_fail(const cfg_state *st, const seen_set *seen, const char *name,
+                      const char *key, const char *value, const char *why, char *err,
+                      size_t errlen)
+{
+    char w[512], val[SHOW_MAX * 4 + 8], k[SHOW_MAX * 4 + 8];
+    const keydef *kd = find_key("datasource", key);
+    size_t idx = kd ? (size_t)(kd - keys) : 0;
+    key_where(st, seen, name, key, w, sizeof w);
+    ccoord__fmt(k, sizeof k, "datasource.%s", key);
+    if (kd && seen && seen->shown[idx]) {
+        ccoord__printable(k, sizeof k, seen->shown[idx], SHOW_MAX);
+        value = seen->shown_value[idx] ? seen->shown_value[idx] : value;
+    }
+    ccoord__printable(val, sizeof val, value, SHOW_MAX);
+    ccoord__fmt(err, errlen, "%s: %s = %s: %s", w[0] ? w : name, k, val, why);
+    return CCOORD_ECONFIG;
+}
+
+/* A sqlite3 datasource is a local file: a host, port, user or password
+ * means the operator expected a server (and every node would otherwise
+ * form a cluster of one). */
+static int check_sqlite_trap(const cfg_state *st, const seen_set *seen, const char *name,
+                             char *err, size_t errlen)
+{
+    const ccoord__settings *s = &st->s;
+    char why[768], port[32];
+    const char *key = NULL, *value = NULL, *given;
+    if (strcmp(s->driver, "sqlite3") != 0)
+        return CCOORD_OK;
+    ccoord__fmt(port, sizeof port, "%ld", s->port);
+    if (s->host)
+        key = "host", value = s->host;
+    else if (s->port > 0 || s->port_list)
+        key = "port", value = s->port_list ? s->port_list : port;
+    else if (s->username)
+        key = "username", value = s->username;
+    else if (s->password)
+        key = seen && seen->password_key ? seen->password_key : "password", value = "(hidden)";
+    else if (s->ssl_mode || s->ssl_ca || s->ssl_cert || s->ssl_key)
+        key = s->ssl_mode ? "ssl_mode" : s->ssl_ca ? "ssl_ca" : s->ssl_cert ? "ssl_cert" : "ssl_key",
+        value = s->ssl_mode ? s->ssl_mode : "(a file)";
+    if (!key)
+        return CCOORD_OK;
+    given = host_has(st, "datasource", "driver") ||
+                    (seen && seen->line[find_key("datasource", "driver") - keys])
+                ? "driver is sqlite3"
+                : "driver is sqlite3 (the default when datasource.driver is not given)";
+    ccoord__fmt(why, sizeof why,
+                "set, but %s: a sqlite3 database is a local file (dbdir/dbname) that uses no "
+                "host, port, username, password or TLS; set driver = pgsql or mysql for a "
+                "database server, or remove the key",
+                given);
+    return cross_fail(st, seen, name, key, value, why, err, errlen);
+}
+
+static int check_lists(const cfg_state *st, const seen_set *seen, const char *name, char *err,
+                       size_t errlen)
+{
+    const ccoord__settings *s = &st->s;
+    size_t hosts = s->host ? count_list(s->host) : 1;
+    char why[768];
+    if (hosts > 1 && strcmp(s->driver, "pgsql") != 0) {
+        ccoord__fmt(why, sizeof why, "a list of hosts needs driver = pgsql (libpq tries them "
+                                     "in turn for the read-write server); driver %s takes one "
+                                     "host",
+                    s->driver);
+        return cross_fail(st, seen, name, "host", s->host, why, err, errlen);
+    }
+    if (s->port_list && strcmp(s->driver, "pgsql") != 0) {
+        ccoord__fmt(why, sizeof why, "a list of ports needs driver = pgsql; driver %s takes "
+                                     "one port",
+                    s->driver);
+        return cross_fail(st, seen, name, "port", s->port_list, why, err, errlen);
+    }
+    if (s->port_list && count_list(s->port_list) != hosts) {
+        ccoord__fmt(why, sizeof why, "%zu ports for %zu host%s; give one port, or one per host",
+                    count_list(s->port_list), hosts, hosts == 1 ? "" : "s");
+        return cross_fail(st, seen, name, "port", s->port_list, why, err, errlen);
+    }
+    return CCOORD_OK;
+}
+
+/* libdbd-mysql passes no TLS option to the client library, so a mysql
+ * connection cannot be encrypted: refuse rather than connect in clear. */
+static int check_tls(const cfg_state *st, const seen_set *seen, const char *name, char *err,
+                     size_t errlen)
+{
+    const ccoord__settings *s = &st->s;
+    const char *key = NULL, *value = NULL;
+    if (strcmp(s->driver, "mysql") != 0)
+        return CCOORD_OK;
+    if (s->ssl_mode && strcmp(s->ssl_mode, "disable") != 0)
+        key = "ssl_mode", value = s->ssl_mode;
+    else if (s->ssl_ca || s->ssl_cert || s->ssl_key)
+        key = s->ssl_ca ? "ssl_ca" : s->ssl_cert ? "ssl_cert" : "ssl_key",
+        value = s->ssl_ca ? s->ssl_ca : s->ssl_cert ? s->ssl_cert : s->ssl_key;
+    if (!key)
+        return CCOORD_OK;
+    return cross_fail(st, seen, name, key, value,
+                      "libdbi's mysql driver (libdbd-mysql) passes no TLS settings to the "
+                      "MySQL/MariaDB client library, so this connection cannot be encrypted or "
+                      "verified; use driver = pgsql for TLS, or ssl_mode = disable on a trusted "
+                      "network",
+                      err, errlen);
+}
+
+static int cross_check(const cfg_state *st, const seen_set *seen, const char *name, char *err,
+                       size_t errlen)
+{
+    int rc = check_sqlite_trap(st, seen, name, err, errlen);
+    if (!rc)
+        rc = check_lists(st, seen, name, err, errlen);
+    if (!rc)
+        rc = check_tls(st, seen, name, err, errlen);
     return rc;
 }
 
@@ -882,6 +1138,7 @@ static int handler(void *user, const char *section, const char *name, const char
         c->err_line = c->lineno;
         return 0;
     }
+    memset(&o, 0, sizeof o);
     o.name = c->name;
     o.line = c->lineno;
     rc = apply(c->st, &o, &c->seen, section, name, value, c->err, c->errlen);
@@ -929,6 +1186,8 @@ static int parse_buffer(ccoord_config *config, const char *text, size_t len,
         ccoord__fmt(config->error, sizeof config->error, "%s: cannot parse", name);
         c.status = CCOORD_ECONFIG;
     }
+    if (c.status == CCOORD_OK)
+        c.status = cross_check(&st, &c.seen, name, config->error, sizeof config->error);
     if (c.status != CCOORD_OK) {
         state_free(&st);
         return c.status;
@@ -936,6 +1195,67 @@ static int parse_buffer(ccoord_config *config, const char *text, size_t len,
     state_commit(config, &st);
     config->error[0] = '\0';
     return CCOORD_OK;
+}
+
+int ccoord__config_apply_entries(ccoord_config *config, const char *name,
+                                 const ccoord__config_entry *e, size_t n,
+                                 const ccoord__kvlist *notes)
+{
+    cfg_state st;
+    seen_set seen;
+    size_t i;
+    int rc = CCOORD_OK;
+    if (state_copy(&st, config) != CCOORD_OK) {
+        ccoord__fmt(config->error, sizeof config->error, "%s: out of memory", name);
+        return CCOORD_ENOMEM;
+    }
+    memset(&seen, 0, sizeof seen);
+    for (i = 0; i < n && rc == CCOORD_OK; i++) {
+        origin o = {name, e[i].line, e[i].line > 0 ? NULL : e[i].label, 1, e[i].shown,
+                    e[i].shown_value};
+        const keydef *kd = find_key(e[i].section, e[i].key);
+        if (!o.line && !o.label)
+            o.label = name;
+        rc = apply(&st, &o, NULL, e[i].section, e[i].key, e[i].value, config->error,
+                   sizeof config->error);
+        if (kd && e[i].line > 0) {
+            seen.line[kd - keys] = e[i].line;
+            seen.shown[kd - keys] = e[i].shown;
+            seen.shown_value[kd - keys] = e[i].shown_value;
+            if (is_password_key(kd)) {
+                seen.password_line = e[i].line;
+                seen.password_key = kd->key;
+            }
+        }
+    }
+    for (i = 0; notes && i < notes->count && rc == CCOORD_OK; i++)
+        if (ccoord__kvlist_set(&st.s.notes, notes->items[i].key, notes->items[i].value,
+                               notes->items[i].origin) != CCOORD_OK) {
+            ccoord__fmt(config->error, sizeof config->error, "%s: out of memory", name);
+            rc = CCOORD_ENOMEM;
+        }
+    if (rc == CCOORD_OK)
+        rc = cross_check(&st, &seen, name, config->error, sizeof config->error);
+    if (rc != CCOORD_OK) {
+        state_free(&st);
+        return rc;
+    }
+    state_commit(config, &st);
+    config->error[0] = '\0';
+    return CCOORD_OK;
+}
+
+int ccoord__config_check(const ccoord_config *config)
+{
+    cfg_state st;
+    int rc;
+    /* the error buffer is the one part written (see ccoord__config_node_id) */
+    char *err = ((ccoord_config *)config)->error;
+    memset(&st, 0, sizeof st);
+    st.s = config->s;
+    st.host_set = config->host_set;
+    rc = cross_check(&st, NULL, "configuration", err, sizeof config->error);
+    return rc;
 }
 
 /* ---- settings -------------------------------------------------------- */
@@ -954,6 +1274,12 @@ void ccoord__settings_free(ccoord__settings *s)
     ccoord__free_mem(s->username);
     wipe_free(s->password);
     ccoord__free_mem(s->table_prefix);
+    ccoord__free_mem(s->port_list);
+    ccoord__free_mem(s->ssl_mode);
+    ccoord__free_mem(s->ssl_ca);
+    ccoord__free_mem(s->ssl_cert);
+    ccoord__free_mem(s->ssl_key);
+    ccoord__kvlist_free(&s->notes);
     ccoord__free_mem(s->resolver_class);
     ccoord__free_mem(s->plugin_dir);
     ccoord__free_mem(s->task_group);
@@ -979,6 +1305,10 @@ int ccoord__settings_copy(ccoord__settings *dst, const ccoord__settings *src)
         dup_opt(&dst->host, src->host) < 0 || dup_opt(&dst->username, src->username) < 0 ||
         dup_opt(&dst->password, src->password) < 0 ||
         dup_opt(&dst->table_prefix, src->table_prefix) < 0 ||
+        dup_opt(&dst->port_list, src->port_list) < 0 ||
+        dup_opt(&dst->ssl_mode, src->ssl_mode) < 0 || dup_opt(&dst->ssl_ca, src->ssl_ca) < 0 ||
+        dup_opt(&dst->ssl_cert, src->ssl_cert) < 0 || dup_opt(&dst->ssl_key, src->ssl_key) < 0 ||
+        ccoord__kvlist_copy(&dst->notes, &src->notes) != CCOORD_OK ||
         dup_opt(&dst->resolver_class, src->resolver_class) < 0 ||
         dup_opt(&dst->plugin_dir, src->plugin_dir) < 0 ||
         dup_opt(&dst->task_group, src->task_group) < 0 ||
@@ -1043,7 +1373,8 @@ const char *ccoord_config_error(const ccoord_config *config)
     return config ? config->error : "";
 }
 
-int ccoord__config_parse_string(ccoord_config *config, const char *text, const char *name)
+int ccoord__config_parse_text(ccoord_config *config, const char *text, const char *name,
+                              ccoord__config_parser parse)
 {
     if (!config)
         return CCOORD_EINVAL;
@@ -1052,24 +1383,23 @@ int ccoord__config_parse_string(ccoord_config *config, const char *text, const c
         ccoord__fmt(config->error, sizeof config->error, "no configuration text (NULL)");
         return CCOORD_EINVAL;
     }
-    return parse_buffer(config, text, strlen(text), name ? name : "(string)");
+    return parse(config, text, strlen(text), name ? name : "(string)");
 }
 
-int ccoord_config_load(ccoord_config *config, const char *path)
+int ccoord__config_parse_string(ccoord_config *config, const char *text, const char *name)
+{
+    return ccoord__config_parse_text(config, text, name, parse_buffer);
+}
+
+/* Reads a whole configuration file (at most 1 MiB) into *ret (NUL-
+ * terminated) and *ret_len; errors into config->error. */
+static int read_file(ccoord_config *config, const char *path, char **ret, size_t *ret_len)
 {
     FILE *f;
     char *data;
     size_t n = 0;
     char eb[128];
-    int rc;
 
-    if (!config)
-        return CCOORD_EINVAL;
-    config->error[0] = '\0';
-    if (!path) {
-        ccoord__fmt(config->error, sizeof config->error, "ccoord_config_load: path is NULL");
-        return CCOORD_EINVAL;
-    }
     f = fopen(path, "re");
     if (!f) {
         int e = errno;
@@ -1104,17 +1434,44 @@ int ccoord_config_load(ccoord_config *config, const char *path)
                     "%s: file too large; at most %d bytes", path, CONFIG_MAX_FILE);
         return CCOORD_ECONFIG;
     }
-    rc = parse_buffer(config, data, n, path);
+    data[n] = '\0';
+    *ret = data;
+    *ret_len = n;
+    return CCOORD_OK;
+}
+
+int ccoord__config_load_file(ccoord_config *config, const char *path, const char *caller,
+                             ccoord__config_parser parse)
+{
+    char *data;
+    size_t n;
+    int rc;
+
+    if (!config)
+        return CCOORD_EINVAL;
+    config->error[0] = '\0';
+    if (!path) {
+        ccoord__fmt(config->error, sizeof config->error, "%s: path is NULL", caller);
+        return CCOORD_EINVAL;
+    }
+    if ((rc = read_file(config, path, &data, &n)) != CCOORD_OK)
+        return rc;
+    rc = parse(config, data, n, path);
     explicit_bzero(data, n); /* may hold a password */
     ccoord__free_mem(data);
     return rc;
+}
+
+int ccoord_config_load(ccoord_config *config, const char *path)
+{
+    return ccoord__config_load_file(config, path, "ccoord_config_load", parse_buffer);
 }
 
 int ccoord_config_set(ccoord_config *config, const char *section, const char *key,
                       const char *value)
 {
     cfg_state st;
-    origin o = {"ccoord_config_set", 0};
+    origin o = {"ccoord_config_set", 0, NULL, 0, NULL, NULL};
     int rc;
 
     if (!config)

@@ -193,14 +193,8 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
     char *copy = ccoord__strdup(name ? name : "");
     pthread_mutex_lock(&n->ev_mu);
     q = &n->events;
-    if (copy && q->count == q->cap) {
-        size_t ncap = q->cap ? q->cap * 2 : 16;
-        ccoord__event *ni = ccoord__realloc(q->items, ncap * sizeof *ni);
-        if (ni) {
-            q->items = ni;
-            q->cap = ncap;
-        }
-    }
+    if (copy)
+        (void)ccoord__grow(&q->items, &q->cap, q->count, sizeof *q->items, 16);
     if (!copy || q->count == q->cap) {
         /* out of memory: the callback is lost, the state is not */
         pthread_mutex_unlock(&n->ev_mu);

@@ -265,7 +265,9 @@ static void set_options(ccoord__db *db, dbi_conn c)
         return;
     }
     set_opt(c, "host", s->host);
-    if (s->port > 0 && db->dialect == CCOORD__MYSQL) {
+    if (s->port_list) {
+        set_opt(c, "pgsql_port", s->port_list); /* config.c: lists are pgsql only */
+    } else if (s->port > 0 && db->dialect == CCOORD__MYSQL) {
         dbi_conn_set_option_numeric(c, "port", (int)s->port);
     } else if (s->port > 0) {
         ccoord__fmt(num, sizeof num, "%ld", s->port);
@@ -282,9 +284,60 @@ static void set_options(ccoord__db *db, dbi_conn c)
         set_opt(c, "pgsql_keepalives_idle", "5");
         set_opt(c, "pgsql_keepalives_interval", "2");
         set_opt(c, "pgsql_keepalives_count", "3");
+        /* several hosts: the primary, wherever it is now (libpq tries
+         * each in turn) */
+        if (s->host && strchr(s->host, ','))
+            set_opt(c, "pgsql_target_session_attrs", "read-write");
+        set_opt(c, "pgsql_sslmode", s->ssl_mode);
+        set_opt(c, "pgsql_sslrootcert", s->ssl_ca);
+        set_opt(c, "pgsql_sslcert", s->ssl_cert);
+        set_opt(c, "pgsql_sslkey", s->ssl_key);
     }
     if (db->dialect == CCOORD__MYSQL)
         dbi_conn_set_option_numeric(c, "mysql_client_found_rows", 1);
+}
+
+/* Whether this PostgreSQL session is encrypted: 1, 0, or -1 when it
+ * cannot tell (pg_stat_ssl is there since PostgreSQL 9.5). */
+static int pg_tls(ccoord__db *db)
+{
+    dbi_result r = NULL;
+    int tls = -1;
+    if (ccoord__db_exec(db, "read the TLS state",
+                        "SELECT CASE WHEN ssl THEN 1 ELSE 0 END FROM pg_stat_ssl "
+                        "WHERE pid = pg_backend_pid()",
+                        &r) == CCOORD_OK &&
+        r && dbi_result_next_row(r))
+        tls = (int)ccoord__res_ll(r, 1);
+    if (r)
+        dbi_result_free(r);
+    return tls;
+}
+
+void ccoord__db_describe(ccoord__db *db, char *buf, size_t len)
+{
+    const ccoord__settings *s = db->s;
+    char port[32] = "", dir[4096];
+    const char *tls = "";
+    if (db->dialect == CCOORD__SQLITE) {
+        const char *d = s->dbdir ? s->dbdir : ".";
+        if (!realpath(d, dir))
+            ccoord__fmt(dir, sizeof dir, "%s", d);
+        ccoord__fmt(buf, len, "sqlite3 database %s/%s", dir, s->dbname);
+        return;
+    }
+    if (s->port_list)
+        ccoord__fmt(port, sizeof port, ":%s", s->port_list);
+    else if (s->port > 0)
+        ccoord__fmt(port, sizeof port, ":%ld", s->port);
+    if (db->dialect == CCOORD__PGSQL && db->conn) {
+        int t = pg_tls(db);
+        tls = t == 1 ? ", TLS" : t == 0 ? ", not encrypted" : "";
+    } else if (db->dialect == CCOORD__MYSQL) {
+        tls = ", not encrypted";
+    }
+    ccoord__fmt(buf, len, "%s://%s%s%s%s/%s%s", s->driver, s->username ? s->username : "",
+                s->username ? "@" : "", s->host ? s->host : "localhost", port, s->dbname, tls);
 }
 
 /* "connect to ..." naming the database, for errors (never the password). */

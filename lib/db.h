@@ -50,6 +50,10 @@ void ccoord__db_destroy(ccoord__db *db);
 int ccoord__db_connect(ccoord__db *db, int force);
 /* Closes the connection (next use reconnects). */
 void ccoord__db_disconnect(ccoord__db *db);
+/* What the connection is, for the join line (never the password):
+ * "sqlite3 database /abs/dir/file" or "driver://user@host:port/db, TLS"
+ * (", not encrypted" when the server says so). */
+void ccoord__db_describe(ccoord__db *db, char *buf, size_t len);
 /* Called by the watchdog thread: breaks a statement past its deadline. */
 void ccoord__db_watchdog(ccoord__db *db, int64_t now_ns);
 

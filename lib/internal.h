@@ -33,6 +33,11 @@ void *ccoord__realloc(void *p, size_t n);
 char *ccoord__strdup(const char *s);
 char *ccoord__strndup(const char *s, size_t n);
 void ccoord__free_mem(void *p);
+/* Makes room for one more element in the array *items of *cap elements
+ * of size bytes when count == *cap: doubles it (first: first elements).
+ * CCOORD_OK (also when there was room) or CCOORD_ENOMEM (the array is
+ * unchanged).  items is the address of the array pointer. */
+int ccoord__grow(void *items, size_t *cap, size_t count, size_t size, size_t first);
 /* Test hook: after n more successful allocations, every allocation fails;
  * n < 0 turns failure injection off.  Process-wide, tests only. */
 void ccoord__fail_alloc_after(long n);

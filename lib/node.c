@@ -148,6 +148,9 @@ int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node)
     if (!config || !ret_node)
         return CCOORD_EINVAL;
     cfg->error[0] = '\0';
+    /* the host program may have changed keys after its last load */
+    if ((rc = ccoord__config_check(config)) != CCOORD_OK)
+        return rc;
     if (!(n = ccoord__calloc(1, sizeof *n)))
         return CCOORD_ENOMEM;
     rc = node_identity(cfg, n);
@@ -210,6 +213,20 @@ static int join_db(ccoord_node *n)
 /* join_db, and with datasource.connect_retry, again while the database
  * cannot be reached (boot order: nodes that start before it), with a
  * backoff from 100 ms to 1 s; each failed attempt is logged once. */
+/* The reference's line, and which database it is (issue 11: a node that
+ * silently used a local file formed a cluster of one). */
+static void log_join(ccoord_node *n)
+{
+    char what[4200];
+    size_t i;
+    for (i = 0; i < n->s.notes.count; i++)
+        ccoord__log(n, CCOORD_LOG_INFO, "%s (%s)", n->s.notes.items[i].key,
+                    n->s.notes.items[i].origin ? n->s.notes.items[i].origin : "configuration");
+    ccoord__db_describe(&n->api_db, what, sizeof what);
+    ccoord__log(n, CCOORD_LOG_INFO, "Successfully joined the cluster with id [%s] (%s)", n->id,
+                what);
+}
+
 static int join_db_retrying(ccoord_node *n)
 {
     int64_t start = ccoord__now_ns(), deadline = start + n->s.connect_retry_s * 1000000000LL;
@@ -250,7 +267,7 @@ int ccoord_join(ccoord_node *node)
         return ccoord__fail(node, CCOORD_ENOMEM, "ccoord_join: cannot start the dispatcher thread");
     if ((rc = join_db_retrying(node)))
         return rc;
-    ccoord__log(node, CCOORD_LOG_INFO, "Successfully joined the cluster with id [%s]", node->id);
+    log_join(node);
     ccoord__lock(node);
     node->joined = 1;
     node->force_refresh = 1;

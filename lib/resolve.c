@@ -68,15 +68,10 @@ static int read_unassigned(ccoord__db *db, pass *ps)
         return rc;
     while (!rc && dbi_result_next_row(r)) {
         const char *name = ccoord__res_str(r, 1);
-        if (ps->task_count == cap) {
-            size_t ncap = cap ? cap * 2 : 64;
-            char **x = ccoord__realloc(ps->tnames, ncap * sizeof *x);
-            if (!x) {
-                rc = CCOORD_ENOMEM;
-                break;
-            }
-            ps->tnames = x;
-            cap = ncap;
+        if (ccoord__grow(&ps->tnames, &cap, ps->task_count, sizeof *ps->tnames, 64) !=
+            CCOORD_OK) {
+            rc = CCOORD_ENOMEM;
+            break;
         }
         if (!(ps->tnames[ps->task_count] = ccoord__strdup(name ? name : "")))
             rc = CCOORD_ENOMEM;

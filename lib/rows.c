@@ -373,13 +373,8 @@ static int add_member(dbi_result r, ccoord__member **m, size_t *count, size_t *c
     const char *id = ccoord__res_str(r, 1), *h = ccoord__res_str(r, 4),
                *md = ccoord__res_str(r, 5);
     ccoord__member *x;
-    if (*count == *cap) {
-        size_t ncap = *cap ? *cap * 2 : 16;
-        if (!(x = ccoord__realloc(*m, ncap * sizeof *x)))
-            return CCOORD_ENOMEM;
-        *m = x;
-        *cap = ncap;
-    }
+    if (ccoord__grow(m, cap, *count, sizeof **m, 16) != CCOORD_OK)
+        return CCOORD_ENOMEM;
     x = &(*m)[(*count)++];
     memset(x, 0, sizeof *x);
     x->id = ccoord__strdup(id ? id : "");

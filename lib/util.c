@@ -76,6 +76,22 @@ void ccoord__free_mem(void *p)
     free(p);
 }
 
+int ccoord__grow(void *items, size_t *cap, size_t count, size_t size, size_t first)
+{
+    void *old, *n;
+    size_t ncap;
+    if (count < *cap)
+        return CCOORD_OK;
+    ncap = *cap ? *cap * 2 : first;
+    /* the pointer is copied, not read through a void ** (strict aliasing) */
+    memcpy(&old, items, sizeof old);
+    if (ncap < *cap || ncap > SIZE_MAX / size || !(n = ccoord__realloc(old, ncap * size)))
+        return CCOORD_ENOMEM;
+    memcpy(items, &n, sizeof n);
+    *cap = ncap;
+    return CCOORD_OK;
+}
+
 /* ---- strings --------------------------------------------------------- */
 
 void ccoord__fmt(char *buf, size_t len, const char *fmt, ...)
@@ -465,14 +481,8 @@ int ccoord__kvlist_set(ccoord__kvlist *l, const char *key, const char *value,
     if (!v || !o || (!item && !k))
         goto oom;
     if (!item) {
-        if (l->count == l->cap) {
-            size_t ncap = l->cap ? l->cap * 2 : 8;
-            ccoord__kv *ni = ccoord__realloc(l->items, ncap * sizeof *ni);
-            if (!ni)
-                goto oom;
-            l->items = ni;
-            l->cap = ncap;
-        }
+        if (ccoord__grow(&l->items, &l->cap, l->count, sizeof *l->items, 8) != CCOORD_OK)
+            goto oom;
         item = &l->items[l->count++];
         item->key = k;
     } else {

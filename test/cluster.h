@@ -147,24 +147,49 @@ static inline void tc_init(tc_cluster *c, long interval_ms)
     assert_int_equal(rc, 0);
 }
 
-/* Creates node i (not joined). id NULL: "node-<i+1>". */
-static tc_node *tc_add(tc_cluster *c, const char *id)
+/* Prepares slot c->count for node id. */
+static tc_node *tc_slot(tc_cluster *c, const char *id)
 {
     tc_node *t = &c->nodes[c->count];
-    ccoord_config *cfg;
-    char def[32];
-    size_t k;
-    int rc;
     assert_true(c->count < TC_MAX_NODES);
-    if (!id) {
-        snprintf(def, sizeof def, "node-%d", c->count + 1);
-        id = def;
-    }
     snprintf(t->id, sizeof t->id, "%s", id);
     pthread_mutex_init(&t->mu, NULL);
     t->nev = 0;
     t->ev = calloc(TC_MAX_EVENTS, sizeof *t->ev);
     assert_non_null(t->ev);
+    return t;
+}
+
+/* Creates the node of slot t from cfg (freed here) with the recording
+ * callbacks. */
+static tc_node *tc_add_config(tc_cluster *c, tc_node *t, ccoord_config *cfg)
+{
+    int rc = ccoord_node_new(cfg, &t->node);
+    if (rc)
+        fail_msg("ccoord_node_new: %s: %s", ccoord_strerror(rc), ccoord_config_error(cfg));
+    ccoord_config_free(cfg);
+    snprintf(t->id, sizeof t->id, "%s", ccoord_node_id(t->node));
+    ccoord_on_log(t->node, tc_log_cb, t);
+    ccoord_on_member_change(t->node, tc_member_cb, t);
+    ccoord_on_task_change(t->node, tc_task_cb, t);
+    c->count++;
+    tc_live_count = c->count;
+    return t;
+}
+
+/* Creates node i (not joined). id NULL: "node-<i+1>". */
+static tc_node *tc_add(tc_cluster *c, const char *id)
+{
+    tc_node *t;
+    ccoord_config *cfg;
+    char def[32];
+    size_t k;
+    int rc;
+    if (!id) {
+        snprintf(def, sizeof def, "node-%d", c->count + 1);
+        id = def;
+    }
+    t = tc_slot(c, id);
     cfg = tu_config(&c->ns, id, c->interval_ms);
     if (c->resolver)
         assert_int_equal(ccoord_config_set(cfg, "task_handling", "resolver_class", c->resolver),
@@ -185,16 +210,7 @@ static tc_node *tc_add(tc_cluster *c, const char *id)
         assert_int_equal(ccoord_config_set(cfg, "cluster_config", "heartbeat_max_retry", v),
                          CCOORD_OK);
     }
-    rc = ccoord_node_new(cfg, &t->node);
-    if (rc)
-        fail_msg("ccoord_node_new: %s: %s", ccoord_strerror(rc), ccoord_config_error(cfg));
-    ccoord_config_free(cfg);
-    ccoord_on_log(t->node, tc_log_cb, t);
-    ccoord_on_member_change(t->node, tc_member_cb, t);
-    ccoord_on_task_change(t->node, tc_task_cb, t);
-    c->count++;
-    tc_live_count = c->count;
-    return t;
+    return tc_add_config(c, t, cfg);
 }
 
 static inline void tc_join(tc_node *t)

@@ -252,7 +252,7 @@ static void test_config_strips_one_pair_of_quotes(void **state)
                               "heartbeat_interval = '20'\n"
                               "[server]\n"
                               "hostname = \"'h'\"\n"
-                              "[datasource]\n"
+                              "[datasource]\ndriver = pgsql\n"
                               "password = \"\"\n"
                               "username = a\"b\"\n"),
                      CCOORD_OK);
@@ -329,7 +329,7 @@ static void test_config_handles_crlf_and_bom(void **state)
 static void test_config_colon_separator_works(void **state)
 {
     ccoord_config *c = *state;
-    assert_int_equal(parse(c, "[datasource]\nport: 3306\n"), CCOORD_OK);
+    assert_int_equal(parse(c, "[datasource]\ndriver: mysql\nport: 3306\n"), CCOORD_OK);
     assert_int_equal(c->s.port, 3306);
 }
 
@@ -676,7 +676,7 @@ static void test_config_reads_password_file(void **state)
     ccoord_config *c = *state;
     char path[512], text[1200];
     write_file(path, sizeof path, "pw1", "first line secret\nsecond line\n");
-    snprintf(text, sizeof text, "[datasource]\npassword_file = %s\n", path);
+    snprintf(text, sizeof text, "[datasource]\ndriver = pgsql\npassword_file = %s\n", path);
     assert_int_equal(parse(c, text), CCOORD_OK);
     assert_string_equal(c->s.password, "first line secret");
     write_file(path, sizeof path, "pw2", "crlf\r\n");
@@ -684,7 +684,7 @@ static void test_config_reads_password_file(void **state)
     assert_int_equal(parse(c, text), CCOORD_OK);
     assert_string_equal(c->s.password, "crlf");
     write_file(path, sizeof path, "pw3", "nonewline");
-    snprintf(text, sizeof text, "[datasource]\npassword_file = %s\n", path);
+    snprintf(text, sizeof text, "[datasource]\ndriver = pgsql\npassword_file = %s\n", path);
     assert_int_equal(parse(c, text), CCOORD_OK);
     assert_string_equal(c->s.password, "nonewline");
     write_file(path, sizeof path, "pw4", "");
@@ -697,7 +697,7 @@ static void test_config_password_file_errors_name_file_not_content(void **state)
     ccoord_config *c = *state;
     char path[512], text[1200], prefix[1200], big[6000];
     snprintf(path, sizeof path, "%s/no-such-file", tmpdir);
-    snprintf(text, sizeof text, "[datasource]\n\npassword_file = %s\n", path);
+    snprintf(text, sizeof text, "[datasource]\ndriver = pgsql\npassword_file = %s\n", path);
     assert_int_equal(parse(c, text), CCOORD_ECONFIG);
     snprintf(prefix, sizeof prefix, "t.conf:3: datasource.password_file = %s: cannot open: ",
              path);
@@ -729,7 +729,7 @@ static void test_config_reads_password_env(void **state)
 {
     ccoord_config *c = *state;
     setenv("CCOORD_TEST_PW", "from env", 1);
-    assert_int_equal(parse(c, "[datasource]\npassword_env = CCOORD_TEST_PW\n"), CCOORD_OK);
+    assert_int_equal(parse(c, "[datasource]\ndriver = pgsql\npassword_env = CCOORD_TEST_PW\n"), CCOORD_OK);
     assert_string_equal(c->s.password, "from env");
     /* read at load time: a later change does not show */
     setenv("CCOORD_TEST_PW", "changed", 1);
@@ -829,7 +829,7 @@ static void test_config_host_set_beats_file(void **state)
     assert_int_equal(ccoord_config_set(c, "datasource", "password", "host-pw"), CCOORD_OK);
     assert_int_equal(ccoord_config_set(c, "task_resolver", "task_nodes", "h1"), CCOORD_OK);
     assert_int_equal(parse(c, "[cluster_config]\nheartbeat_interval = 700\ngroup_id = fg\n"
-                              "[datasource]\npassword_env = NO_SUCH_VARIABLE_HERE\n"
+                              "[datasource]\ndriver = pgsql\npassword_env = NO_SUCH_VARIABLE_HERE\n"
                               "[task_resolver]\ntask_nodes = f1\ntask_server_count = 2\n"),
                      CCOORD_OK);
     assert_int_equal(c->s.heartbeat_interval_ms, 50);
@@ -839,7 +839,7 @@ static void test_config_host_set_beats_file(void **state)
     assert_string_equal(kv->value, "h1");
     assert_string_equal(kv->origin, "ccoord_config_set");
     kv = ccoord__kvlist_find(&c->s.resolver_params, "task_server_count");
-    assert_string_equal(kv->origin, "t.conf:8");
+    assert_string_equal(kv->origin, "t.conf:9");
     /* the host's password is not kept in host_set */
     kv = ccoord__kvlist_find(&c->host_set, "datasource.password");
     assert_non_null(kv);

@@ -4,11 +4,12 @@
  * coordination.
  *
  *   host_server [--task-interval-ms N] [--http-port N | --no-http]
- *               [--node-id ID] [--log-level LEVEL] CONFIG
+ *               [--node-id ID] [--log-level LEVEL] CONFIG | --mi-config PATH
  *
  * - reads CONFIG, an INI file with the library's own sections only
  *   (clustercoord.conf(5)); the server's own settings are options, because
- *   the library refuses keys it does not know;
+ *   the library refuses keys it does not know; or, with --mi-config, a WSO2
+ *   Micro Integrator deployment.toml as it is (ccoord_config_load_mi(3));
  * - registers the task "sample-task", joins the cluster and runs the task
  *   every --task-interval-ms (default 5000) while, and only while,
  *   ccoord_acquire_task() says this node owns it: one log line per run
@@ -559,9 +560,12 @@ static void usage(FILE *f)
 {
     fprintf(f,
             "usage: host_server [OPTION]... CONFIG\n"
+            "       host_server [OPTION]... --mi-config PATH\n"
             "Joins the cluster described by CONFIG (clustercoord.conf(5)), runs the task\n"
             "'" TASK_NAME "' while this node owns it, serves a JSON status on 127.0.0.1.\n"
             "\n"
+            "  --mi-config PATH      read a WSO2 Micro Integrator deployment.toml instead\n"
+            "                        of CONFIG\n"
             "  --task-interval-ms N  run the task every N ms while owned (default 5000)\n"
             "  --http-port N         status port on 127.0.0.1 (default 8081; 0: any free\n"
             "                        port, logged at start)\n"
@@ -663,13 +667,14 @@ int main(int argc, char **argv)
         {"no-http", no_argument, NULL, 'n'},
         {"node-id", required_argument, NULL, 'd'},
         {"log-level", required_argument, NULL, 'l'},
+        {"mi-config", required_argument, NULL, 'm'},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
     static server srv; /* large (connection buffers): not on the stack */
     server *s = &srv;
-    const char *config_path, *node_id = NULL;
+    const char *config_path, *node_id = NULL, *mi_path = NULL;
     long interval = 5000, port = 8081;
     int http = 1, c, i, rc, status = 0;
     ccoord_config *cfg = NULL;
@@ -691,6 +696,9 @@ int main(int argc, char **argv)
             break;
         case 'd':
             node_id = optarg;
+            break;
+        case 'm':
+            mi_path = optarg;
             break;
         case 'l':
             if (!strcmp(optarg, "error"))
@@ -720,13 +728,15 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (optind != argc - 1) {
+    if (optind != argc - (mi_path ? 0 : 1)) {
         fprintf(stderr, "host_server: %s\n",
-                optind == argc ? "missing CONFIG argument" : "more than one CONFIG argument");
+                mi_path           ? "--mi-config and a CONFIG argument: give one of them"
+                : optind == argc ? "missing CONFIG argument (or --mi-config PATH)"
+                                 : "more than one CONFIG argument");
         usage(stderr);
         return 2;
     }
-    config_path = argv[optind];
+    config_path = mi_path ? mi_path : argv[optind];
 
     memset(s, 0, sizeof *s);
     s->ep = s->sigfd = s->listenfd = s->wake[0] = s->wake[1] = -1;
@@ -758,7 +768,8 @@ int main(int argc, char **argv)
     }
     {
         const char *what = config_path;
-        rc = ccoord_config_load(cfg, config_path);
+        rc = mi_path ? ccoord_config_load_mi(cfg, config_path)
+                     : ccoord_config_load(cfg, config_path);
         if (rc == CCOORD_OK && node_id) {
             what = "--node-id";
             rc = ccoord_config_set(cfg, "cluster_config", "node_id", node_id);
