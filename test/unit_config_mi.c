@@ -228,9 +228,20 @@ static void test_mi_secret_password_refused(void **state)
 static void test_mi_pool_options(void **state)
 {
     ccoord_config *c = *state;
-    static const char *const keys[] = {"maxActive", "maxIdle", "minIdle", "initialSize",
-                                       "testOnBorrow", "validationQuery", "validationInterval",
-                                       "testWhileIdle", "removeAbandoned", "defaultAutoCommit"};
+    /* every Tomcat JDBC pool attribute MI passes through */
+    static const char *const keys[] = {
+        "maxActive", "maxIdle", "minIdle", "initialSize", "testOnBorrow", "testOnReturn",
+        "testWhileIdle", "testOnConnect", "validationQuery", "validationQueryTimeout",
+        "validatorClassName", "validationInterval", "timeBetweenEvictionRunsMillis",
+        "numTestsPerEvictionRun", "minEvictableIdleTimeMillis", "removeAbandoned",
+        "removeAbandonedTimeout", "logAbandoned", "abandonWhenPercentageFull", "suspectTimeout",
+        "maxAge", "defaultAutoCommit", "defaultReadOnly", "defaultTransactionIsolation",
+        "defaultCatalog", "connectionProperties", "initSQL", "jdbcInterceptors", "jmxEnabled",
+        "fairQueue", "useEquals", "rollbackOnReturn", "commitOnReturn",
+        "alternateUsernameAllowed", "useDisposableConnectionFacade", "logValidationErrors",
+        "propagateInterruptState", "ignoreExceptionOnPreLoad", "useStatementFacade",
+        "accessToUnderlyingConnectionAllowed", "poolPreparedStatements",
+        "maxOpenPreparedStatements", "dataSourceClassName", "dataSourceProps"};
     char text[512];
     size_t i;
     for (i = 0; i < sizeof keys / sizeof keys[0]; i++) {
