@@ -15,7 +15,7 @@ set -eu
 
 PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libdbd-pgsql libdbd-mysql
 libinih-dev libcmocka-dev postgresql mariadb-server mandoc python3 valgrind clang
-libclang-rt-14-dev faketime"
+libclang-rt-14-dev faketime openssl"
 
 missing=
 for p in $PACKAGES; do

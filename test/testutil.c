@@ -145,6 +145,8 @@ static void dbi_apply_dsn(dbi_conn conn, const char *dsn)
         *eq = '\0';
         if (strcmp(tok, "port") == 0)
             dbi_conn_set_option_numeric(conn, "port", atoi(eq + 1));
+        else if (strcmp(tok, "ssl_mode") == 0) /* the library's key, libpq's option */
+            dbi_conn_set_option(conn, "pgsql_sslmode", eq + 1);
         else
             dbi_conn_set_option(conn, tok, eq + 1);
     }

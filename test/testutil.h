@@ -5,9 +5,12 @@
  * Database backends.  "sqlite3" always runs (a file in a fresh temporary
  * directory).  "pgsql" and "mysql" run when the environment names a
  * server (test/run-tests.sh sets these after starting throwaway servers):
- *   CCOORD_TEST_PGSQL="host=127.0.0.1 port=54329 username=u password=p dbname=d"
+ *   CCOORD_TEST_PGSQL="host=127.0.0.1 port=54329 username=u password=p dbname=d
+ *                      ssl_mode=disable"
  *   CCOORD_TEST_MYSQL="host=127.0.0.1 port=33069 username=u password=p dbname=d"
- * (space-separated [datasource] keys).  Without one, a test of that backend
+ * (space-separated [datasource] keys; for the tests' own SQL, ssl_mode is
+ * passed to libpq as sslmode).  CCOORD_TEST_PG_TLS_DIR names the test
+ * server's throwaway CA and certificates (test/node_tls.c).  Without one, a test of that backend
  * is skipped, except under CI=true where a skipped database test fails.
  * CCOORD_TEST_BACKENDS=sqlite3,pgsql limits the backends.  Each
  * tu_ns_setup() picks a fresh table_prefix, so tests never see each

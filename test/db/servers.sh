@@ -4,6 +4,9 @@
 #   sh test/db/servers.sh start DIR      start both servers with their data in DIR
 #                                        (DIR must not exist or be empty; use mktemp -d)
 #   sh test/db/servers.sh env DIR        print the export lines for the tests
+#                                        (PostgreSQL has TLS on with a throwaway CA in
+#                                        DIR/pgtls, CCOORD_TEST_PG_TLS_DIR; the DSN
+#                                        asks for ssl_mode=disable)
 #   sh test/db/servers.sh stop DIR       stop both servers and remove DIR (idempotent)
 #   sh test/db/servers.sh run CMD [ARG]  start in a fresh temporary DIR, export the
 #                                        env, run CMD, stop; exits with CMD's status
@@ -175,6 +178,34 @@ register() {
 
 # ---------------------------------------------------------------- starting
 
+# make_tls DIR: a throwaway CA (ca.pem), a server certificate it signed for
+# the name "localhost" only (server.pem, server.key: so 127.0.0.1 fails
+# verify-full), and a second CA that signed nothing (other-ca.pem), for the
+# TLS tests (test/node_tls.c).  Valid for two days.
+make_tls() {
+    t=$1
+    mkdir -p "$t"
+    (
+        cd "$t" || exit 1
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ccoord test CA" \
+            -keyout ca.key -out ca.pem &&
+            openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
+                -keyout server.key -out server.csr &&
+            printf 'subjectAltName=DNS:localhost\n' >server.ext &&
+            openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial \
+                -days 2 -extfile server.ext -out server.pem &&
+            openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj "/CN=ccoord other CA" \
+                -keyout other-ca.key -out other-ca.pem
+    ) >"$t/openssl.log" 2>&1 || {
+        log_tail "$t/openssl.log"
+        die "openssl: making the test certificates failed"
+    }
+    chmod 755 "$t"
+    chmod 644 "$t"/*.pem
+    chmod 600 "$t/server.key" "$t/ca.key" "$t/other-ca.key"
+    if is_root; then chown postgres:postgres "$t/server.key" "$t/server.pem"; fi
+}
+
 start_pg() {
     dir=$1 pw=$2
     bin=$(pgbin)
@@ -190,10 +221,15 @@ start_pg() {
         log_tail "$dir/pgrun/initdb.log"
         die "PostgreSQL initdb failed"
     fi
+    make_tls "$dir/pgtls"
     cat >>"$dir/pg/postgresql.conf" <<EOF
 # servers.sh: throwaway test server
 listen_addresses = '127.0.0.1'
 port = $PG_PORT
+# TLS for test/node_tls.c; the other tests ask for ssl_mode=disable
+ssl = on
+ssl_cert_file = '$dir/pgtls/server.pem'
+ssl_key_file = '$dir/pgtls/server.key'
 unix_socket_directories = '$dir/pgrun'
 max_connections = 500
 fsync = off
@@ -320,7 +356,8 @@ cmd_start() {
     umask 077
     {
         if want pgsql; then
-            echo "export CCOORD_TEST_PGSQL=\"host=127.0.0.1 port=$PG_PORT username=ccoord password=$pw dbname=ccoord\""
+            echo "export CCOORD_TEST_PGSQL=\"host=127.0.0.1 port=$PG_PORT username=ccoord password=$pw dbname=ccoord ssl_mode=disable\""
+            echo "export CCOORD_TEST_PG_TLS_DIR=\"$dir/pgtls\""
         fi
         if want mysql; then
             echo "export CCOORD_TEST_MYSQL=\"host=127.0.0.1 port=$MY_PORT username=ccoord password=$pw dbname=ccoord\""
