@@ -107,6 +107,9 @@ struct ccoord_node {
     long long version;  /* group version last read; -1 unknown */
     long long removals; /* the group's count of member rows deleted, then */
     _Atomic unsigned long member_rows; /* member rows read (test hook) */
+    /* ---- timeline.c (mu; hold_until is atomic, read by the heartbeat) */
+    long long version_high;       /* highest group version read; -1 none */
+    _Atomic int64_t hold_until;   /* no lease before this (lost commits) */
 
     /* ---- leader.c (mu; leader_until is atomic, read by ccoord_is_leader) */
     _Atomic int64_t leader_until; /* 0: not leader */

@@ -15,6 +15,8 @@
  */
 #include "loop.h"
 
+#include "timeline.h"
+
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +152,10 @@ static int step_poll(ccoord_node *n, ccoord__db *db, loop_state *ls)
     }
     if (!ls->poll.have_leader_row)
         return ccoord__row_group_create(db);
+    /* lost commits: the node stopped owning and leading; this loop's
+     * refresh re-reads everything */
+    if (ccoord__timeline_check(n, db, ls->poll.version))
+        return CCOORD_OK;
     return ccoord__leader_observe(n, db, &ls->poll);
 }
 

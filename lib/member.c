@@ -139,7 +139,9 @@ int ccoord__member_heartbeat(ccoord_node *n, ccoord__db *db, ccoord__poll *poll,
         *evicted = 1;
         return CCOORD_OK;
     }
-    atomic_store(&n->lease_until, start + n->lease_ns);
+    /* no lease while timeline.c holds off after lost commits */
+    if (start >= atomic_load(&n->hold_until))
+        atomic_store(&n->lease_until, start + n->lease_ns);
     return CCOORD_OK;
 }
 

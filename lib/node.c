@@ -60,6 +60,7 @@ static int node_identity(ccoord_config *cfg, ccoord_node *n)
     n->timeout_ns = n->interval_ns * n->s.heartbeat_max_retry;
     n->lease_ns = n->timeout_ns - n->interval_ns;
     n->version = -1;
+    n->version_high = -1;
     n->removals = -1;
     n->event_fd = -1;
     n->pid = getpid();

@@ -461,6 +461,19 @@ int ccoord__row_tasks_release(ccoord__db *db, const char *owner, const char *tas
     return run(db, rc, &b, task ? "release task" : "release tasks", NULL, ret_rows);
 }
 
+int ccoord__row_task_raise_epoch(ccoord__db *db, const char *task, uint64_t fence,
+                                 unsigned long long *ret_rows)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %stasks SET owner = NULL, epoch = %llu", prefix(db),
+                     (unsigned long long)fence + 1);
+    rc = where_group_and(db, &b, "name", task);
+    ccoord__buf_addf(&b, " AND epoch <= %llu", (unsigned long long)fence);
+    return run(db, rc, &b, "raise a task's epoch", NULL, ret_rows);
+}
+
 int ccoord__row_registrations_delete(ccoord__db *db, const char *node_id, const char *task)
 {
     ccoord__buf b;

@@ -106,6 +106,10 @@ int ccoord__row_members_lock(ccoord__db *db, dbi_result *ret);
 int ccoord__row_tasks_release(ccoord__db *db, const char *owner, const char *task,
                               unsigned long long *ret_rows);
 /* Deletes node_id's registrations: all of them, or only task's. */
+/* The database lost commits: task unassigned, its epoch fence + 1, unless
+ * its epoch is above fence already.  *ret_rows: 1 when it changed. */
+int ccoord__row_task_raise_epoch(ccoord__db *db, const char *task, uint64_t fence,
+                                 unsigned long long *ret_rows);
 int ccoord__row_registrations_delete(ccoord__db *db, const char *node_id, const char *task);
 /* Inserts, unless present, the task rows (ACTIVE, unowned) of names
  * [0, count), at most 200 a statement. */

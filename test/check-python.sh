@@ -53,6 +53,22 @@ except cc.CCoordError as e:
     assert e.status == cc.ECONFIG and e.name == "CCOORD_ECONFIG", e
     assert e.strerror == cc.strerror(cc.ECONFIG) and "no_such_key" in e.detail, e
     print(f"  config error: {e}")
+# An MI deployment.toml through the binding: it loads, and a refusal
+# carries the file, line and key.
+with tempfile.TemporaryDirectory() as d:
+    p = os.path.join(d, "deployment.toml")
+    with open(p, "w") as f:
+        f.write('[[datasource]]\nid = "WSO2_COORDINATION_DB"\n'
+                'url = "jdbc:sqlite:%s/clusterdb"\n[keystore.tls]\nalias = "x"\n' % d)
+    cc.Config().load_mi(p).close()
+    with open(p, "a") as f:
+        f.write('[[datasource]]\nid = "WSO2_COORDINATION_DB"\n')
+    try:
+        cc.Config().load_mi(p)
+        raise SystemExit("a second coordination datasource was accepted")
+    except cc.CCoordError as e:
+        assert e.status == cc.ECONFIG and "deployment.toml:7: datasource.id" in e.detail, e
+        print(f"  MI config error: {e}")
 with tempfile.TemporaryDirectory() as d:
     with cc.Node({"cluster_config": {"node_id": "py-1", "heartbeat_interval": "100"},
                   "datasource": {"dbdir": d}}) as n:

@@ -42,7 +42,8 @@ static tc_node *add_tls(tc_cluster *c, const char *id, const char *host, const c
     if (port)
         assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
     assert_int_equal(ccoord_config_set(cfg, "datasource", "ssl_mode", mode), CCOORD_OK);
-    assert_int_equal(ccoord_config_set(cfg, "datasource", "connect_timeout", "3"), CCOORD_OK);
+    /* a TLS handshake under valgrind takes seconds */
+    assert_int_equal(ccoord_config_set(cfg, "datasource", "connect_timeout", "30"), CCOORD_OK);
     if (ca && ccoord_config_set(cfg, "datasource", "ssl_ca", ca) != CCOORD_OK)
         fail_msg("%s", ccoord_config_error(cfg));
     return tc_add_config(c, t, cfg);

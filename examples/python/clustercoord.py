@@ -117,6 +117,7 @@ SIGNATURES = {
     "ccoord_free": (None, [c_void_p]),
     "ccoord_config_new": (c_int, [POINTER(ConfigP)]),
     "ccoord_config_load": (c_int, [ConfigP, c_char_p]),
+    "ccoord_config_load_mi": (c_int, [ConfigP, c_char_p]),
     "ccoord_config_set": (c_int, [ConfigP, c_char_p, c_char_p, c_char_p]),
     "ccoord_config_error": (c_char_p, [ConfigP]),
     "ccoord_config_free": (None, [ConfigP]),
@@ -280,6 +281,12 @@ class Config:
         """Reads an INI file on top of the current settings (all or nothing)."""
         self._check(self._lib.ccoord_config_load(self._handle(), _b(os.fspath(path))),
                     "ccoord_config_load")
+        return self
+
+    def load_mi(self, path):
+        """Reads a WSO2 Micro Integrator deployment.toml unchanged (all or nothing)."""
+        self._check(self._lib.ccoord_config_load_mi(self._handle(), _b(os.fspath(path))),
+                    "ccoord_config_load_mi")
         return self
 
     def set(self, section, key, value):
