@@ -102,6 +102,7 @@ struct ccoord_node {
     /* ---- member.c (mu; lease_until is atomic, read by acquire) */
     long long incarnation;
     _Atomic int64_t lease_until; /* this node owns its tasks while now < lease_until */
+    long long hb_wrote; /* the member row's counter as the last heartbeat wrote it; -1 */
     ccoord__member *members;     /* the view, in join order */
     size_t member_count, member_cap;
     long long version;  /* group version last read; -1 unknown */

@@ -35,6 +35,8 @@ static void db_trouble(ccoord_node *n, ccoord__db *db, const char *what)
     if (now >= n->log_db_error_ns) {
         ccoord__log(n, CCOORD_LOG_WARN, "%s failed: %s (retrying)", what, db->err);
         n->log_db_error_ns = now + 5000000000LL;
+    } else {
+        ccoord__log(n, CCOORD_LOG_DEBUG, "%s failed: %s (retrying)", what, db->err);
     }
 }
 
@@ -116,6 +118,7 @@ static int step_heartbeat(ccoord_node *n, ccoord__db *db, loop_state *ls, int64_
 {
     int64_t start = ccoord__now_ns();
     int gone = 0;
+    long long lost_hb = -1;
     ls->hb_tick = 0;
     ls->poll.have = 0;
     if (now < ls->next_hb)
@@ -124,7 +127,7 @@ static int step_heartbeat(ccoord_node *n, ccoord__db *db, loop_state *ls, int64_
     ls->next_hb += n->interval_ns;
     if (ls->next_hb <= now)
         ls->next_hb = now + n->interval_ns;
-    if (ccoord__member_heartbeat(n, db, &ls->poll, &gone) != CCOORD_OK) {
+    if (ccoord__member_heartbeat(n, db, &ls->poll, &gone, &lost_hb) != CCOORD_OK) {
         ls->poll.have = 0;
         db_trouble(n, db, "Heartbeat");
         return 0;
@@ -132,6 +135,10 @@ static int step_heartbeat(ccoord_node *n, ccoord__db *db, loop_state *ls, int64_
     if (gone) {
         evicted(n, ls);
         return -1;
+    }
+    if (lost_hb >= 0) {
+        ccoord__timeline_lost_heartbeat(n, db, lost_hb, ls->poll.own_hb, ls->poll.version);
+        return 0;
     }
     ccoord__tasks_after_heartbeat(n);
     if (atomic_load(&n->leader_until) && ccoord__leader_renew(n, db, start) != CCOORD_OK)

@@ -86,6 +86,7 @@ int ccoord__member_join(ccoord_node *n, ccoord__db *db)
         int64_t start;
         int found, takeover = 0;
         n->incarnation = (long long)(ccoord__random_u64() >> 2) + 1;
+        n->hb_wrote = -1;
         found = ccoord__row_member_get(db, n->id, &inc, &hb, host, sizeof host);
         if (found > 0)
             found = watch_row(n, db, inc, hb);
@@ -127,17 +128,29 @@ int ccoord__member_join(ccoord_node *n, ccoord__db *db)
 
 /* ---- heartbeat and lease ------------------------------------------------ */
 
-int ccoord__member_heartbeat(ccoord_node *n, ccoord__db *db, ccoord__poll *poll, int *evicted)
+int ccoord__member_heartbeat(ccoord_node *n, ccoord__db *db, ccoord__poll *poll, int *evicted,
+                            long long *ret_lost_hb)
 {
     unsigned long long rows = 0;
     int64_t start = ccoord__now_ns();
     int rc = ccoord__row_heartbeat(db, n->id, n->incarnation, poll, &rows);
     *evicted = 0;
+    *ret_lost_hb = -1;
     if (rc)
         return rc;
     if (rows == 0) {
         *evicted = 1;
         return CCOORD_OK;
+    }
+    /* only this node writes its counter: one that did not grow means the
+     * database lost heartbeats it had acknowledged (no lease then) */
+    if (poll->have && poll->own_hb >= 0) {
+        long long before = n->hb_wrote;
+        n->hb_wrote = poll->own_hb;
+        if (before >= 0 && poll->own_hb <= before) {
+            *ret_lost_hb = before;
+            return CCOORD_OK;
+        }
     }
     /* no lease while timeline.c holds off after lost commits */
     if (start >= atomic_load(&n->hold_until))

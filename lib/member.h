@@ -15,8 +15,11 @@
 int ccoord__member_join(ccoord_node *n, ccoord__db *db);
 /* The heartbeat (on PostgreSQL with the poll, into *poll).  On success
  * renews the lease from the statement's start; *evicted = 1 when the row
- * is gone.  A database error is returned, the lease left to lapse. */
-int ccoord__member_heartbeat(ccoord_node *n, ccoord__db *db, ccoord__poll *poll, int *evicted);
+ * is gone; *ret_lost_hb >= 0 (the counter written before, no lease
+ * renewed) when the counter did not grow: the database lost commits.  A
+ * database error is returned, the lease left to lapse. */
+int ccoord__member_heartbeat(ccoord_node *n, ccoord__db *db, ccoord__poll *poll, int *evicted,
+                            long long *ret_lost_hb);
 /* 1 while the lease granted by the last heartbeat holds at now. */
 int ccoord__lease_valid(ccoord_node *n, int64_t now);
 /* Ends the lease at once (eviction, leave). */

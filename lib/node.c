@@ -61,6 +61,7 @@ static int node_identity(ccoord_config *cfg, ccoord_node *n)
     n->lease_ns = n->timeout_ns - n->interval_ns;
     n->version = -1;
     n->version_high = -1;
+    n->hb_wrote = -1;
     n->removals = -1;
     n->event_fd = -1;
     n->pid = getpid();

@@ -163,6 +163,8 @@ static void parse_poll(dbi_result r, unsigned off, ccoord__poll *p)
 /* Runs the poll statement in b; its row holds add_poll_sql's columns
  * from column off + 1 on, and column 1 goes to *first when off is 1.
  * No row: the group row is missing. */
+/* With off 2 (the heartbeat): column 1 into *first, column 2 (NULL:
+ * -1) into own_hb. */
 static int run_poll(ccoord__db *db, int rc, ccoord__buf *b, const char *what, unsigned off,
                     ccoord__poll *p, long long *first)
 {
@@ -173,9 +175,12 @@ static int run_poll(ccoord__db *db, int rc, ccoord__buf *b, const char *what, un
     memset(p, 0, sizeof *p);
     p->have = 1;
     p->group_missing = 1;
+    p->own_hb = -1;
     if (dbi_result_next_row(r)) {
         if (first)
             *first = ccoord__res_ll(r, 1);
+        if (off >= 2 && !ccoord__res_null(r, 2))
+            p->own_hb = ccoord__res_ll(r, 2);
         parse_poll(r, off, p);
     }
     dbi_result_free(r);
@@ -208,10 +213,11 @@ int ccoord__row_heartbeat(ccoord__db *db, const char *node_id, long long incarna
     ccoord__buf_addf(&b, " AND incarnation = %lld", incarnation);
     if (!pg)
         return run(db, rc, &b, "heartbeat", NULL, ret_rows);
-    ccoord__buf_add(&b, " RETURNING 1) SELECT (SELECT COUNT(*) FROM hb), ");
+    ccoord__buf_add(&b, " RETURNING heartbeat) SELECT (SELECT COUNT(*) FROM hb), "
+                        "(SELECT MAX(heartbeat) FROM hb), ");
     if (!rc)
         rc = add_poll_sql(db, &b, 1);
-    rc = run_poll(db, rc, &b, "heartbeat", 1, ret_poll, &updated);
+    rc = run_poll(db, rc, &b, "heartbeat", 2, ret_poll, &updated);
     if (!rc && updated < 0) {
         /* the one-row table in FROM always gives a row */
         ccoord__fmt(db->err, sizeof db->err, "heartbeat of %s returned no row", node_id);

@@ -37,6 +37,7 @@ typedef struct ccoord__poll {
     int have_leader_row;
     char lnode[CCOORD__MAX_KEY + 1];
     long long version, removals, lterm, lhb, lminc, lmhb;
+    long long own_hb; /* PostgreSQL heartbeat: the counter it wrote; -1 unknown */
 } ccoord__poll;
 
 /* One SELECT of the poll. */
@@ -44,7 +45,8 @@ int ccoord__row_poll(ccoord__db *db, ccoord__poll *ret);
 /* The member row's heartbeat: heartbeat + 1 where node_id and
  * incarnation match (0 rows: the row is gone, the node was evicted).  On
  * PostgreSQL the same statement carries the poll (a data-modifying WITH),
- * into *ret_poll; elsewhere ret_poll->have is 0. */
+ * into *ret_poll, with the counter it wrote in own_hb; elsewhere
+ * ret_poll->have is 0. */
 int ccoord__row_heartbeat(ccoord__db *db, const char *node_id, long long incarnation,
                           ccoord__poll *ret_poll, unsigned long long *ret_rows);
 

@@ -4,7 +4,9 @@
  * The group version only grows: every transaction that changes members,
  * registrations, tasks or the leader's assignments bumps it.  A node that
  * reads a lower version than one it read before is looking at a database
- * that lost acknowledged commits.  What those lost commits may have done,
+ * that lost acknowledged commits; so is a node whose own heartbeat counter
+ * (PostgreSQL returns it with each heartbeat) did not grow, which later
+ * commits of other nodes cannot hide.  What those lost commits may have done,
  * and why the steps below keep the rules (libclustercoord(7), FAILOVER
  * AND LOST COMMITS, has the whole argument):
  *  - handed a task to this node with a fence the database no longer
@@ -86,19 +88,14 @@ static int raise_epochs(ccoord_node *n, ccoord__db *db, const held *h, size_t co
     return rc;
 }
 
-int ccoord__timeline_check(ccoord_node *n, ccoord__db *db, long long version)
+/* Stops owning and leading, holds off, re-reads, raises the epochs; what
+ * says how the loss showed (for the ERROR line). */
+static void went_back(ccoord_node *n, ccoord__db *db, long long version, const char *what)
 {
-    long long high;
     held *h = NULL;
     size_t count = 0, i;
     int64_t now = ccoord__now_ns();
     ccoord__lock(n);
-    high = n->version_high;
-    if (version >= high) {
-        n->version_high = version;
-        ccoord__unlock(n);
-        return 0;
-    }
     n->version_high = version; /* the database's history from now on */
     h = collect_held(n, &count);
     ccoord__lease_drop(n);
@@ -111,14 +108,40 @@ int ccoord__timeline_check(ccoord_node *n, ccoord__db *db, long long version)
     ccoord__request_refresh_locked(n);
     ccoord__unlock(n);
     ccoord__log(n, CCOORD_LOG_ERROR,
-                "The coordination database went back in time: group version %lld read, "
-                "%lld read before (commits were lost: was a standby without them promoted?); "
-                "node [%s] stopped owning its %zu task(s) and leading, owns nothing for %" PRId64
-                " ms and re-reads everything",
-                version, high, n->id, count, (n->timeout_ns + n->interval_ns) / 1000000);
+                "The coordination database went back in time: %s (commits were lost: was a "
+                "standby without them promoted?); node [%s] stopped owning its %zu task(s) and "
+                "leading, owns nothing for %" PRId64 " ms and re-reads everything",
+                what, n->id, count, (n->timeout_ns + n->interval_ns) / 1000000);
     raise_epochs(n, db, h, count);
     for (i = 0; h && i < count; i++)
         ccoord__free_mem(h[i].name);
     ccoord__free_mem(h);
+}
+
+int ccoord__timeline_check(ccoord_node *n, ccoord__db *db, long long version)
+{
+    long long high;
+    char what[160];
+    ccoord__lock(n);
+    high = n->version_high;
+    if (version >= high) {
+        n->version_high = version;
+        ccoord__unlock(n);
+        return 0;
+    }
+    ccoord__unlock(n);
+    ccoord__fmt(what, sizeof what, "group version %lld read, %lld read before", version, high);
+    went_back(n, db, version, what);
     return 1;
+}
+
+void ccoord__timeline_lost_heartbeat(ccoord_node *n, ccoord__db *db, long long wrote,
+                                     long long read, long long version)
+{
+    char what[200];
+    ccoord__fmt(what, sizeof what,
+                "this node's heartbeat counter is %lld, and it had written %lld (group version "
+                "%lld)",
+                read, wrote, version);
+    went_back(n, db, version, what);
 }

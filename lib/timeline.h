@@ -17,4 +17,11 @@
  * happened, 0 otherwise. */
 int ccoord__timeline_check(ccoord_node *n, ccoord__db *db, long long version);
 
+/* The same when this node's own heartbeat counter did not grow (wrote
+ * before, read now; PostgreSQL, where the heartbeat returns it): only
+ * this node writes it, so later commits of others cannot hide the loss.
+ * version: the group version the same statement read. */
+void ccoord__timeline_lost_heartbeat(ccoord_node *n, ccoord__db *db, long long wrote,
+                                     long long read, long long version);
+
 #endif

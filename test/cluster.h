@@ -170,6 +170,8 @@ static tc_node *tc_add_config(tc_cluster *c, tc_node *t, ccoord_config *cfg)
     ccoord_config_free(cfg);
     snprintf(t->id, sizeof t->id, "%s", ccoord_node_id(t->node));
     ccoord_on_log(t->node, tc_log_cb, t);
+    if (getenv("CCOORD_TEST_VERBOSE") && atoi(getenv("CCOORD_TEST_VERBOSE")) >= 2)
+        ccoord_set_log_level(t->node, CCOORD_LOG_DEBUG);
     ccoord_on_member_change(t->node, tc_member_cb, t);
     ccoord_on_task_change(t->node, tc_task_cb, t);
     c->count++;

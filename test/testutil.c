@@ -410,7 +410,14 @@ void tu_quiet_log(ccoord_node *node, int level, const char *msg, void *user_data
         return;
     if (level >= CCOORD_LOG_DEBUG && verbosity < 2)
         return;
-    fprintf(stderr, "[%s] %s\n", id ? id : "?", msg ? msg : "");
+    {
+        static int64_t t0;
+        int64_t now = tu_now_ms();
+        if (!t0)
+            t0 = now;
+        fprintf(stderr, "[%7lld ms] [%s] %s\n", (long long)(now - t0), id ? id : "?",
+                msg ? msg : "");
+    }
 }
 
 int tu_in_ci(void)

@@ -392,8 +392,161 @@ cmd_run() {
     exit $st
 }
 
+# ---------------------------------------------------------------- a failover pair
+#
+# For test/node_failover.c, a PostgreSQL primary and a standby of their own
+# (the shared test server is not touched), in DIR:
+#   pair-start DIR PORT     primary on 127.0.0.1:PORT (role and database
+#                           ccoord); DIR/dsn holds the nodes' [datasource]
+#                           keys "host=127.0.0.1,127.0.0.1 port=PORT,PORT+1 ..."
+#   pair-standby DIR MODE   a standby on PORT+1 made now with pg_basebackup -R:
+#                           sync      synchronous_standby_names names it
+#                                     (synchronous_commit = on): no commit lost
+#                           detached  it never streams: promoting it loses
+#                                     every commit after this moment
+#   pair-kill-primary DIR   kill -9 the primary's postmaster
+#   pair-promote DIR        pg_ctl promote the standby (waits)
+#   pair-stop DIR           stops both and removes DIR
+
+pair_psql() {
+    # $1 dir, $2 port, SQL on stdin
+    as postgres "$(pgbin)/psql" -X -q -v ON_ERROR_STOP=1 -h "$1/run" -p "$2" -U postgres -d postgres
+}
+
+cmd_pair_start() {
+    dir=$(abspath "$1") port=$2
+    bin=$(pgbin)
+    [ ! -e "$dir" ] || [ -z "$(ls -A "$dir" 2>/dev/null)" ] || die "$dir exists and is not empty"
+    mkdir -p "$dir/pri" "$dir/run"
+    : >"$dir/$MARK.pair"
+    chmod 755 "$dir"
+    if is_root; then chown postgres:postgres "$dir/pri" "$dir/run"; fi
+    chmod 700 "$dir/pri"
+    chmod 777 "$dir/run"
+    port_busy "$port" && die "port $port is in use (choose another with CCOORD_TEST_PAIR_PORT)"
+    port_busy $((port + 1)) && die "port $((port + 1)) is in use (choose another with CCOORD_TEST_PAIR_PORT)"
+    pw=$(od -An -N12 -tx1 /dev/urandom | tr -d ' \n')
+    as postgres "$bin/initdb" -D "$dir/pri" -U postgres -E UTF8 --locale=C --auth-local=trust \
+        --auth-host=scram-sha-256 --no-sync --no-instructions >"$dir/run/initdb.log" 2>&1 || {
+        log_tail "$dir/run/initdb.log"
+        die "pair: initdb failed"
+    }
+    { printf 'host replication postgres 127.0.0.1/32 trust\n'; cat "$dir/pri/pg_hba.conf"; } \
+        >"$dir/run/hba" && cat "$dir/run/hba" >"$dir/pri/pg_hba.conf"
+    cat >>"$dir/pri/postgresql.conf" <<EOF
+# servers.sh pair: throwaway failover test server
+listen_addresses = '127.0.0.1'
+port = $port
+unix_socket_directories = '$dir/run'
+max_connections = 200
+fsync = off
+full_page_writes = off
+shared_buffers = 32MB
+wal_level = replica
+max_wal_senders = 4
+logging_collector = off
+log_min_messages = warning
+EOF
+    as postgres "$bin/pg_ctl" start -D "$dir/pri" -l "$dir/run/primary.log" -w -t "$WAIT" \
+        >/dev/null 2>&1 </dev/null || {
+        log_tail "$dir/run/primary.log"
+        die "pair: the primary did not start on port $port"
+    }
+    pair_psql "$dir" "$port" >"$dir/run/setup.log" 2>&1 <<EOF || die "pair: creating role ccoord failed"
+CREATE ROLE ccoord LOGIN PASSWORD '$pw';
+CREATE DATABASE ccoord OWNER ccoord;
+EOF
+    echo "$port" >"$dir/port"
+    printf 'host=127.0.0.1,127.0.0.1 port=%s,%s username=ccoord password=%s dbname=ccoord ssl_mode=disable\n' \
+        "$port" $((port + 1)) "$pw" >"$dir/dsn"
+    say "pair: primary ready on 127.0.0.1:$port"
+}
+
+cmd_pair_standby() {
+    dir=$(abspath "$1") mode=$2
+    bin=$(pgbin)
+    port=$(cat "$dir/port")
+    sport=$((port + 1))
+    mkdir -p "$dir/sby"
+    if is_root; then chown postgres:postgres "$dir/sby"; fi
+    chmod 700 "$dir/sby"
+    as postgres "$bin/pg_basebackup" -h 127.0.0.1 -p "$port" -U postgres -D "$dir/sby" -R \
+        -X stream -c fast >"$dir/run/basebackup.log" 2>&1 || {
+        log_tail "$dir/run/basebackup.log"
+        die "pair: pg_basebackup failed"
+    }
+    case $mode in
+    sync) conninfo="host=127.0.0.1 port=$port user=postgres application_name=ccoord_standby" ;;
+    detached) conninfo="host=127.0.0.1 port=1 user=postgres" ;;
+    *) die "pair-standby: mode is sync or detached, not $mode" ;;
+    esac
+    # pg_basebackup -R wrote its own primary_conninfo into postgresql.auto.conf,
+    # which is read after postgresql.conf: replace it there (rewritten in
+    # place, so the files keep their owner)
+    auto=$dir/sby/postgresql.auto.conf
+    grep -v '^primary_conninfo' "$auto" >"$dir/run/auto.conf" || true
+    printf "primary_conninfo = '%s'\n" "$conninfo" >>"$dir/run/auto.conf"
+    cat "$dir/run/auto.conf" >"$auto"
+    printf 'port = %s\n' "$sport" >>"$dir/sby/postgresql.conf"
+    as postgres "$bin/pg_ctl" start -D "$dir/sby" -l "$dir/run/standby.log" -w -t "$WAIT" \
+        >/dev/null 2>&1 </dev/null || {
+        log_tail "$dir/run/standby.log"
+        die "pair: the standby did not start on port $sport"
+    }
+    if [ "$mode" = sync ]; then
+        pair_psql "$dir" "$port" >"$dir/run/sync.log" 2>&1 <<EOF || die "pair: setting synchronous_standby_names failed"
+ALTER SYSTEM SET synchronous_standby_names = 'ccoord_standby';
+ALTER SYSTEM SET synchronous_commit = 'on';
+SELECT pg_reload_conf();
+EOF
+        i=0
+        until [ "$(echo "SELECT sync_state FROM pg_stat_replication WHERE application_name = 'ccoord_standby'" |
+            as postgres "$bin/psql" -X -qtA -h "$dir/run" -p "$port" -U postgres -d postgres)" = sync ]; do
+            i=$((i + 1))
+            [ $i -lt $((WAIT * 5)) ] || die "pair: the standby is not synchronous after $WAIT s"
+            sleep 0.2
+        done
+    fi
+    say "pair: $mode standby ready on 127.0.0.1:$sport"
+}
+
+cmd_pair_kill_primary() {
+    dir=$(abspath "$1")
+    pid=$(head -n 1 "$dir/pri/postmaster.pid" 2>/dev/null || true)
+    alive "$pid" || die "pair: no primary running in $dir"
+    kill -KILL "$pid"
+    # not waited for: a killed process can stay a zombie until its parent
+    # reaps it, but its sockets close at once; the backends it leaves die
+    # when they notice, and a new primary needs none of them
+    say "pair: primary (pid $pid) killed"
+}
+
+cmd_pair_promote() {
+    dir=$(abspath "$1")
+    as postgres "$(pgbin)/pg_ctl" promote -D "$dir/sby" -w -t "$WAIT" >/dev/null 2>&1 ||
+        die "pair: promoting the standby failed"
+    say "pair: standby promoted"
+}
+
+cmd_pair_stop() {
+    dir=$(abspath "$1")
+    [ -d "$dir" ] || return 0
+    [ -f "$dir/$MARK.pair" ] || { say "warning: $dir was not made by pair-start; not touching it"; return 0; }
+    for d in "$dir/sby" "$dir/pri"; do
+        pid=$(head -n 1 "$d/postmaster.pid" 2>/dev/null || true)
+        alive "$pid" || continue
+        as postgres "$(pgbin)/pg_ctl" stop -D "$d" -m immediate -w -t 10 >/dev/null 2>&1 ||
+            kill -KILL "$pid" 2>/dev/null || true
+    done
+    # backends of a killed primary
+    pkill -KILL -f "$dir/pri" 2>/dev/null || true
+    rm -rf "$dir"
+}
+
 usage() {
     echo "usage: sh $0 start DIR | stop DIR | env DIR | run CMD [ARG...]" >&2
+    echo "       sh $0 pair-start DIR PORT | pair-standby DIR sync|detached |" >&2
+    echo "             pair-kill-primary DIR | pair-promote DIR | pair-stop DIR" >&2
     exit 2
 }
 
@@ -405,5 +558,10 @@ start) [ $# -eq 1 ] || usage; cmd_start "$1" ;;
 stop) [ $# -eq 1 ] || usage; cmd_stop "$(abspath "$1")" ;;
 env) [ $# -eq 1 ] || usage; cmd_env "$1" ;;
 run) [ $# -ge 1 ] || usage; cmd_run "$@" ;;
+pair-start) [ $# -eq 2 ] || usage; cmd_pair_start "$1" "$2" ;;
+pair-standby) [ $# -eq 2 ] || usage; cmd_pair_standby "$1" "$2" ;;
+pair-kill-primary) [ $# -eq 1 ] || usage; cmd_pair_kill_primary "$1" ;;
+pair-promote) [ $# -eq 1 ] || usage; cmd_pair_promote "$1" ;;
+pair-stop) [ $# -eq 1 ] || usage; cmd_pair_stop "$1" ;;
 *) usage ;;
 esac
