@@ -172,6 +172,10 @@ static dbi_conn ns_connect(const tu_ns *ns, dbi_inst *inst)
     if (strcmp(ns->backend, "sqlite3") == 0) {
         dbi_conn_set_option(conn, "sqlite3_dbdir", ns->dir);
         dbi_conn_set_option(conn, "dbname", "cluster.db");
+        /* the nodes write all the time: wait for their write turn instead
+         * of failing at once with "database is locked" (seen under
+         * valgrind, where a node's transaction takes long) */
+        dbi_conn_set_option_numeric(conn, "sqlite3_timeout", 30000);
     } else {
         dbi_apply_dsn(conn, ns->dsn);
     }
