@@ -10,7 +10,7 @@
  *    node-3 left and its tasks moved: promoting it loses those commits.
  *    Every remaining node logs that the database went back in time, and
  *    still no two owners, fences only grow, every task owned again.
- * PostgreSQL only (CCOORD_TEST_PAIR_PORT, default 54341, and the next port).
+ * PostgreSQL only (CCOORD_TEST_PAIR_PORT, default 25441, and the next port).
  */
 #include "cluster.h"
 
@@ -36,8 +36,9 @@ static int pair_cmd(const pair *p, const char *what, const char *arg)
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
-/* The pair a test started: a failing assertion leaves the test by
- * longjmp, and the teardown stops it. */
+/* The pair of the running test, outside its stack: a failing assertion
+ * leaves the test by longjmp, and the teardown stops it. */
+static pair the_pair;
 static pair *live_pair;
 
 static int pair_teardown(void **state)
@@ -54,10 +55,13 @@ static void pair_start(pair *p)
     const char *port = getenv("CCOORD_TEST_PAIR_PORT");
     FILE *f;
     char path[300];
+    memset(p, 0, sizeof *p);
     snprintf(p->dir, sizeof p->dir, "%s/ccoord-pair-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     assert_non_null(mkdtemp(p->dir));
     live_pair = p;
-    if (pair_cmd(p, "pair-start", port && *port ? port : "54341") != 0)
+    /* below the ephemeral port range (32768 on): a client socket of the
+     * tests may hold a port up there when the server binds it */
+    if (pair_cmd(p, "pair-start", port && *port ? port : "25441") != 0)
         fail_msg("servers.sh pair-start failed");
     snprintf(path, sizeof path, "%s/dsn", p->dir);
     f = fopen(path, "r");
@@ -196,20 +200,20 @@ static void fail_over(tc_cluster *c, pair *p, long bound_extra_ms, long *ret_pro
 static void test_failover_synchronous_standby(void **state)
 {
     tc_cluster c;
-    pair p;
+    pair *pp = &the_pair;
     sampler s;
     long promote_ms, ms;
     (void)state;
     if (strcmp(tc_backend, "pgsql") != 0)
         skip();
     tc_init(&c, IV);
-    pair_start(&p);
-    if (pair_cmd(&p, "pair-standby", "sync") != 0)
+    pair_start(pp);
+    if (pair_cmd(pp, "pair-standby", "sync") != 0)
         fail_msg("pair-standby sync failed");
-    start_cluster(&c, &p);
+    start_cluster(&c, pp);
     sampler_start(&s, &c);
     tu_sleep_ms(3 * IV);
-    fail_over(&c, &p, 0, &promote_ms, &ms);
+    fail_over(&c, pp, 0, &promote_ms, &ms);
     printf("      [pgsql] primary killed, standby promoted in %ld ms: every task owned, on "
            "leases renewed on the new primary, %ld ms after the kill (timeout + 2 intervals + "
            "the promotion: %ld ms)\n",
@@ -224,7 +228,7 @@ static void test_failover_synchronous_standby(void **state)
 static void test_failover_standby_without_the_last_commits(void **state)
 {
     tc_cluster c;
-    pair p;
+    pair *pp = &the_pair;
     sampler s;
     long promote_ms, ms;
     int i;
@@ -232,10 +236,10 @@ static void test_failover_standby_without_the_last_commits(void **state)
     if (strcmp(tc_backend, "pgsql") != 0)
         skip();
     tc_init(&c, IV);
-    pair_start(&p);
-    start_cluster(&c, &p);
+    pair_start(pp);
+    start_cluster(&c, pp);
     /* the standby's copy ends here */
-    if (pair_cmd(&p, "pair-standby", "detached") != 0)
+    if (pair_cmd(pp, "pair-standby", "detached") != 0)
         fail_msg("pair-standby detached failed");
     sampler_start(&s, &c);
     /* commits the standby will not have: node-3 leaves, its tasks move */
@@ -245,7 +249,7 @@ static void test_failover_standby_without_the_last_commits(void **state)
     tu_sleep_ms(3 * IV);
     /* the restored database still has node-3's row: it is evicted after a
      * timeout, and the nodes hold off for a timeout and an interval */
-    fail_over(&c, &p, 3 * IV + 4 * IV, &promote_ms, &ms);
+    fail_over(&c, pp, 3 * IV + 4 * IV, &promote_ms, &ms);
     for (i = 0; i < 2; i++)
         if (TC_WAIT(10 * IV, tc_logged(&c.nodes[i], "went back in time")) < 0)
             fail_msg("%s did not log that the database went back in time", c.nodes[i].id);
