@@ -75,7 +75,7 @@ build/test/plugins/%.so: test/plugins/%.c include/clustercoord/resolver.h
 
 # unit_* and node_* tests link the static archive (they may reach internals);
 # api_* tests link the shared library and see only the exports.
-build/test/unit_% build/test/node_% build/test/prog_%: test/$$(notdir $$@).c $(TEST_UTIL) test/testutil.h build/$(NAME).a
+build/test/unit_% build/test/node_% build/test/prog_%: test/$$(notdir $$@).c $(TEST_UTIL) $(wildcard test/*.h) build/$(NAME).a
 	@mkdir -p $(@D)
 	$(CC) $(BASE) $(WARN) $(CFLAGS) $(DEP_CFLAGS) -Ilib -Itest -o $@ $< $(TEST_UTIL) \
 	  build/$(NAME).a $(LIBS) -lcmocka

@@ -179,19 +179,13 @@ static tc_node *tc_add_config(tc_cluster *c, tc_node *t, ccoord_config *cfg)
     return t;
 }
 
-/* Creates node i (not joined). id NULL: "node-<i+1>". */
-static tc_node *tc_add(tc_cluster *c, const char *id)
+/* The configuration tc_add() gives node id: the test's database, the
+ * cluster's interval, resolver and retry count. */
+static ccoord_config *tc_config(tc_cluster *c, const char *id)
 {
-    tc_node *t;
     ccoord_config *cfg;
-    char def[32];
     size_t k;
     int rc;
-    if (!id) {
-        snprintf(def, sizeof def, "node-%d", c->count + 1);
-        id = def;
-    }
-    t = tc_slot(c, id);
     cfg = tu_config(&c->ns, id, c->interval_ms);
     if (c->resolver)
         assert_int_equal(ccoord_config_set(cfg, "task_handling", "resolver_class", c->resolver),
@@ -212,7 +206,18 @@ static tc_node *tc_add(tc_cluster *c, const char *id)
         assert_int_equal(ccoord_config_set(cfg, "cluster_config", "heartbeat_max_retry", v),
                          CCOORD_OK);
     }
-    return tc_add_config(c, t, cfg);
+    return cfg;
+}
+
+/* Creates node i (not joined). id NULL: "node-<i+1>". */
+static tc_node *tc_add(tc_cluster *c, const char *id)
+{
+    char def[32];
+    if (!id) {
+        snprintf(def, sizeof def, "node-%d", c->count + 1);
+        id = def;
+    }
+    return tc_add_config(c, tc_slot(c, id), tc_config(c, id));
 }
 
 static inline void tc_join(tc_node *t)
@@ -272,17 +277,24 @@ static inline int64_t tc_first(tc_node *t, int kind, int event, const char *name
     return at;
 }
 
+/* When (tu_now_ms) the first log line containing text was recorded, or
+ * -1 when none was. */
+static inline int64_t tc_logged_at(tc_node *t, const char *text)
+{
+    size_t i;
+    int64_t at = -1;
+    pthread_mutex_lock(&t->mu);
+    for (i = 0; i < t->nev && at < 0; i++)
+        if (t->ev[i].kind == 2 && strstr(t->ev[i].name, text))
+            at = t->ev[i].at_ms;
+    pthread_mutex_unlock(&t->mu);
+    return at;
+}
+
 /* 1 when a log line containing text was recorded. */
 static inline int tc_logged(tc_node *t, const char *text)
 {
-    size_t i;
-    int found = 0;
-    pthread_mutex_lock(&t->mu);
-    for (i = 0; i < t->nev && !found; i++)
-        if (t->ev[i].kind == 2 && strstr(t->ev[i].name, text))
-            found = 1;
-    pthread_mutex_unlock(&t->mu);
-    return found;
+    return tc_logged_at(t, text) >= 0;
 }
 
 static inline int tc_member_count(tc_node *t)
@@ -326,6 +338,115 @@ static inline int tc_owner(tc_cluster *c, const char *task, int *ret_owners, uin
     if (ret_owners)
         *ret_owners = owners;
     return owner;
+}
+
+/* 1 when each of the tasks "<prefix><0..count-1>" has exactly one node
+ * whose acquire says yes. */
+static inline int tc_all_owned(tc_cluster *c, const char *prefix, int count)
+{
+    int t, owners;
+    char name[128];
+    for (t = 0; t < count; t++) {
+        snprintf(name, sizeof name, "%s%d", prefix, t);
+        if (tc_owner(c, name, &owners, NULL) < 0 || owners != 1)
+            return 0;
+    }
+    return 1;
+}
+
+/* The safety checker of the fault tests.  A thread asks every node about
+ * each of the tasks "<prefix><0..count-1>" every 1 ms and flags
+ *   - two nodes saying yes in one pass, and
+ *   - any yes with a fence older than one some node said yes with before
+ *     (a node still running a task after the cluster gave it a new
+ *     epoch, however briefly the two overlapped).
+ * tc_sampler_stop() fails the test on the first violation, named.  Stop it
+ * before freeing a node. */
+#define TC_SAMPLER_TASKS 64
+typedef struct tc_sampler {
+    tc_cluster *c;
+    char prefix[64];
+    int count;
+    pthread_t th;
+    volatile int stop;
+    int bad;
+    char what[512];
+    uint64_t fence[TC_SAMPLER_TASKS]; /* highest fence said yes with */
+    long samples, yes;
+} tc_sampler;
+
+static inline void tc_sampler_flag(tc_sampler *s, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static inline void tc_sampler_flag(tc_sampler *s, const char *fmt, ...)
+{
+    va_list ap;
+    if (s->bad)
+        return;
+    s->bad = 1;
+    va_start(ap, fmt);
+    vsnprintf(s->what, sizeof s->what, fmt, ap);
+    va_end(ap);
+}
+
+static inline void *tc_sampler_main(void *arg)
+{
+    tc_sampler *s = arg;
+    char name[128];
+    int t, i;
+    while (!s->stop) {
+        for (t = 0; t < s->count; t++) {
+            int owners = 0, first = -1;
+            uint64_t first_f = 0;
+            snprintf(name, sizeof name, "%s%d", s->prefix, t);
+            for (i = 0; i < s->c->count; i++) {
+                uint64_t f = 0;
+                ccoord_node *n = s->c->nodes[i].node;
+                if (!n || ccoord_acquire_task(n, name, &f) != CCOORD_OK)
+                    continue;
+                s->yes++;
+                if (owners++ == 0) {
+                    first = i;
+                    first_f = f;
+                } else {
+                    tc_sampler_flag(s, "%s: %s (fence %llu) and %s (fence %llu) both said yes "
+                                       "in one sample", name, s->c->nodes[first].id,
+                                    (unsigned long long)first_f, s->c->nodes[i].id,
+                                    (unsigned long long)f);
+                }
+                if (f < s->fence[t])
+                    tc_sampler_flag(s, "%s: %s said yes with fence %llu after fence %llu had "
+                                       "been granted", name, s->c->nodes[i].id,
+                                    (unsigned long long)f, (unsigned long long)s->fence[t]);
+                else
+                    s->fence[t] = f;
+            }
+        }
+        s->samples++;
+        tu_sleep_ms(1);
+    }
+    return NULL;
+}
+
+static inline void tc_sampler_start(tc_sampler *s, tc_cluster *c, const char *prefix, int count)
+{
+    memset(s, 0, sizeof *s);
+    assert_true(count <= TC_SAMPLER_TASKS);
+    s->c = c;
+    snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
+    s->count = count;
+    assert_int_equal(pthread_create(&s->th, NULL, tc_sampler_main, s), 0);
+}
+
+/* Stops the sampler; fails the test if it flagged anything. */
+static inline void tc_sampler_stop(tc_sampler *s)
+{
+    s->stop = 1;
+    pthread_join(s->th, NULL);
+    if (s->bad)
+        fail_msg("safety: %s", s->what);
+    printf("      [%s] %ld samples of %d task(s), %ld yes: never two owners, fences only "
+           "grew\n",
+           tc_backend, s->samples, s->count, s->yes);
 }
 
 static inline int tc_leader(tc_cluster *c, int *ret_leaders)

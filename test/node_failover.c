@@ -71,58 +71,6 @@ static void pair_start(pair *p)
     p->dsn[strcspn(p->dsn, "\n")] = '\0';
 }
 
-/* The safety checker: samples every task's owners every 2 ms. */
-typedef struct sampler {
-    tc_cluster *c;
-    pthread_t th;
-    volatile int stop;
-    int two_owners;
-    char what[256];
-    uint64_t fence[TASKS]; /* highest fence seen per task */
-    long samples;
-} sampler;
-
-static void *sampler_main(void *arg)
-{
-    sampler *s = arg;
-    char name[32];
-    int t;
-    while (!s->stop) {
-        for (t = 0; t < TASKS; t++) {
-            int owners = 0;
-            uint64_t f = 0;
-            snprintf(name, sizeof name, "fo-%d", t);
-            tc_owner(s->c, name, &owners, &f);
-            if (owners > 1 && !s->two_owners) {
-                s->two_owners = 1;
-                snprintf(s->what, sizeof s->what, "%s had %d owners", name, owners);
-            }
-            if (owners == 1 && f < s->fence[t] && !s->two_owners) {
-                s->two_owners = 1;
-                snprintf(s->what, sizeof s->what, "%s: fence %llu after %llu", name,
-                         (unsigned long long)f, (unsigned long long)s->fence[t]);
-            }
-            if (owners == 1 && f > s->fence[t])
-                s->fence[t] = f;
-        }
-        s->samples++;
-        tu_sleep_ms(2);
-    }
-    return NULL;
-}
-
-static int all_owned(tc_cluster *c)
-{
-    int t, owners;
-    char name[32];
-    for (t = 0; t < TASKS; t++) {
-        snprintf(name, sizeof name, "fo-%d", t);
-        if (tc_owner(c, name, &owners, NULL) < 0 || owners != 1)
-            return 0;
-    }
-    return 1;
-}
-
 /* 3 nodes on the pair, 6 tasks registered on all, all owned. */
 static void start_cluster(tc_cluster *c, const pair *p)
 {
@@ -145,25 +93,8 @@ static void start_cluster(tc_cluster *c, const pair *p)
             snprintf(name, sizeof name, "fo-%d", t);
             assert_int_equal(ccoord_task_register(c->nodes[i].node, name), CCOORD_OK);
         }
-    if (TC_WAIT(30 * IV, all_owned(c)) < 0)
+    if (TC_WAIT(30 * IV, tc_all_owned(c, "fo-", TASKS)) < 0)
         fail_msg("the tasks were not all owned on the primary");
-}
-
-static void sampler_start(sampler *s, tc_cluster *c)
-{
-    memset(s, 0, sizeof *s);
-    s->c = c;
-    assert_int_equal(pthread_create(&s->th, NULL, sampler_main, s), 0);
-}
-
-static void sampler_stop(sampler *s)
-{
-    s->stop = 1;
-    pthread_join(s->th, NULL);
-    if (s->two_owners)
-        fail_msg("safety: %s", s->what);
-    printf("      [pgsql] %ld samples of every task: never two owners, fences only grew\n",
-           s->samples);
 }
 
 /* Kills the primary, promotes the standby; returns when every task is
@@ -186,7 +117,7 @@ static void fail_over(tc_cluster *c, pair *p, long bound_extra_ms, long *ret_pro
      * then: what is owned after it was renewed on the promoted standby */
     while (tu_now_ms() - t0 < 2 * IV + 10)
         tu_sleep_ms(2);
-    while (!all_owned(c)) {
+    while (!tc_all_owned(c, "fo-", TASKS)) {
         if (tu_now_ms() - t0 > bound)
             fail_msg("not every task owned again %lld ms after the kill (bound %ld ms, "
                      "promotion %ld ms)",
@@ -201,7 +132,7 @@ static void test_failover_synchronous_standby(void **state)
 {
     tc_cluster c;
     pair *pp = &the_pair;
-    sampler s;
+    tc_sampler s;
     long promote_ms, ms;
     (void)state;
     if (strcmp(tc_backend, "pgsql") != 0)
@@ -211,7 +142,7 @@ static void test_failover_synchronous_standby(void **state)
     if (pair_cmd(pp, "pair-standby", "sync") != 0)
         fail_msg("pair-standby sync failed");
     start_cluster(&c, pp);
-    sampler_start(&s, &c);
+    tc_sampler_start(&s, &c, "fo-", TASKS);
     tu_sleep_ms(3 * IV);
     fail_over(&c, pp, 0, &promote_ms, &ms);
     printf("      [pgsql] primary killed, standby promoted in %ld ms: every task owned, on "
@@ -219,8 +150,8 @@ static void test_failover_synchronous_standby(void **state)
            "the promotion: %ld ms)\n",
            promote_ms, ms, (long)(5 * IV + promote_ms));
     tu_sleep_ms(5 * IV); /* and it stays so */
-    sampler_stop(&s);
-    assert_true(all_owned(&c));
+    tc_sampler_stop(&s);
+    assert_true(tc_all_owned(&c, "fo-", TASKS));
     tc_free(&c);
     pair_teardown(NULL);
 }
@@ -229,7 +160,7 @@ static void test_failover_standby_without_the_last_commits(void **state)
 {
     tc_cluster c;
     pair *pp = &the_pair;
-    sampler s;
+    tc_sampler s;
     long promote_ms, ms;
     int i;
     (void)state;
@@ -241,10 +172,10 @@ static void test_failover_standby_without_the_last_commits(void **state)
     /* the standby's copy ends here */
     if (pair_cmd(pp, "pair-standby", "detached") != 0)
         fail_msg("pair-standby detached failed");
-    sampler_start(&s, &c);
+    tc_sampler_start(&s, &c, "fo-", TASKS);
     /* commits the standby will not have: node-3 leaves, its tasks move */
     assert_int_equal(ccoord_leave(c.nodes[2].node), CCOORD_OK);
-    if (TC_WAIT(30 * IV, all_owned(&c)) < 0)
+    if (TC_WAIT(30 * IV, tc_all_owned(&c, "fo-", TASKS)) < 0)
         fail_msg("node-3's tasks did not move");
     tu_sleep_ms(3 * IV);
     /* the restored database still has node-3's row: it is evicted after a
@@ -257,8 +188,8 @@ static void test_failover_standby_without_the_last_commits(void **state)
            "every task owned again %ld ms after the kill\n",
            promote_ms, ms);
     tu_sleep_ms(5 * IV);
-    sampler_stop(&s);
-    assert_true(all_owned(&c));
+    tc_sampler_stop(&s);
+    assert_true(tc_all_owned(&c, "fo-", TASKS));
     tc_free(&c);
     pair_teardown(NULL);
 }

@@ -14,18 +14,6 @@
 #define NODES 3
 #define TASKS 6
 
-static int all_owned(tc_cluster *c)
-{
-    int t, owners;
-    char name[32];
-    for (t = 0; t < TASKS; t++) {
-        snprintf(name, sizeof name, "tl-%d", t);
-        if (tc_owner(c, name, &owners, NULL) < 0 || owners != 1)
-            return 0;
-    }
-    return 1;
-}
-
 /* Fails on two owners; returns how many tasks have an owner. */
 static int owned_count(tc_cluster *c)
 {
@@ -57,7 +45,7 @@ static void test_timeline_lost_commits_detected(void **state)
             snprintf(name, sizeof name, "tl-%d", t);
             assert_int_equal(ccoord_task_register(c.nodes[i].node, name), CCOORD_OK);
         }
-    if (TC_WAIT(30 * IV, all_owned(&c)) < 0)
+    if (TC_WAIT(30 * IV, tc_all_owned(&c, "tl-", TASKS)) < 0)
         fail_msg("the tasks were not all owned");
     for (t = 0; t < TASKS; t++) {
         snprintf(name, sizeof name, "tl-%d", t);
@@ -95,7 +83,7 @@ static void test_timeline_lost_commits_detected(void **state)
         int k = owned_count(&c);
         if (k == 0)
             seen_empty = 1;
-        if (seen_empty && k == TASKS && all_owned(&c))
+        if (seen_empty && k == TASKS && tc_all_owned(&c, "tl-", TASKS))
             break;
         if (tu_now_ms() - t0 > 60 * IV * tc_time_scale)
             fail_msg("not every task owned again %lld ms after the loss (%d owned, none "
