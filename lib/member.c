@@ -29,9 +29,14 @@ static int watch_row(ccoord_node *n, ccoord__db *db, long long inc, long long hb
     ccoord__log(n, CCOORD_LOG_INFO,
                 "Node id [%s] has a member row already; watching its heartbeat for %lld ms",
                 n->id, (long long)(n->timeout_ns / 1000000));
-    while (ccoord__now_ns() - t0 < n->timeout_ns) {
+    for (;;) {
+        int64_t left = n->timeout_ns - (ccoord__now_ns() - t0);
         int64_t step = n->interval_ns / 2;
-        ccoord__sleep_ns(step > 5000000 ? step : 5000000);
+        if (left <= 0)
+            break;
+        /* the last look falls on the timeout, not up to a step past it */
+        step = step > 5000000 ? step : 5000000;
+        ccoord__sleep_ns(step < left ? step : left);
         still = ccoord__row_member_get(db, n->id, &inc2, &hb2, host, sizeof host);
         if (still <= 0)
             return still;
