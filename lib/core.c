@@ -513,6 +513,11 @@ void ccoord__test_hold_resolution(ccoord_node *n, int hold)
     atomic_store(&n->hold_resolution, hold ? 1 : 0);
 }
 
+void ccoord__test_refresh_stall(ccoord_node *n, int ms)
+{
+    atomic_store(&n->refresh_stall_ms, ms > 0 ? ms : 0);
+}
+
 unsigned long ccoord__test_member_rows(ccoord_node *n)
 {
     return atomic_load(&n->member_rows);

@@ -128,6 +128,14 @@ struct ccoord_node {
     /* ---- task.c (mu) */
     ccoord__map *owned;      /* task -> ccoord__owned*, tasks this node owns */
     ccoord__map *registered; /* task -> (void*)1 */
+    /* Bumped (under mu) whenever this node stops owning a task on its own
+     * (unregister, pause, complete: before and after its statement;
+     * revoke_all).  releasing counts those statements in flight.  A
+     * refresh whose read began under another own_gen, or that applies
+     * while releasing > 0, grants nothing: what it read may predate that
+     * release (task.c). */
+    unsigned long own_gen;
+    int releasing;
     int refresh_after_hb;    /* re-read tasks once a heartbeat succeeds again */
 
     /* ---- resolve.c (resolve_mu; resolve_now under mu) */
@@ -136,6 +144,7 @@ struct ccoord_node {
     int64_t next_resolve_ns;
     int resolve_now;
     _Atomic int hold_resolution; /* test hook: no background passes */
+    _Atomic int refresh_stall_ms; /* test hook: a slow read of the owned tasks */
 
     /* ---- core.c: events and their delivery (ev_mu) */
     pthread_mutex_t ev_mu;
@@ -232,6 +241,9 @@ void ccoord__test_freeze(ccoord_node *n, int frozen);
 /* Hold (1) or allow (0) the leader's background resolution passes;
  * ccoord_resolve_tasks() still runs one. */
 void ccoord__test_hold_resolution(ccoord_node *n, int hold);
+/* The background refresh waits ms between reading this node's tasks and
+ * applying what it read (a reply that arrives late); 0 ends it. */
+void ccoord__test_refresh_stall(ccoord_node *n, int ms);
 /* Statements sent on both connections so far. */
 unsigned long ccoord__test_statements(ccoord_node *n);
 /* Member rows the background thread has read so far (whole lists and

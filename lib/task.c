@@ -135,6 +135,27 @@ static int do_unregister(ccoord_node *n, ccoord__db *db, const char *task, void 
     return rc;
 }
 
+/* A statement that makes this node stop owning a task (an unregister's
+ * release, a pause, a completion) runs between these two (mu held).
+ * A refresh that read "owner = this node" before such a statement
+ * committed must not grant from that read: a register may follow the
+ * unregister at once, and meanwhile the leader may have given the task
+ * away under a new epoch.  The refresh grants nothing while one is in
+ * flight or when one began or ended since its read began; it reads
+ * again.  (Also after a failed statement: its commit may have gone
+ * through.) */
+static void release_begin_locked(ccoord_node *n)
+{
+    n->releasing++;
+    n->own_gen++;
+}
+
+static void release_end_locked(ccoord_node *n)
+{
+    n->releasing--;
+    n->own_gen++;
+}
+
 /* Stops owning task locally (mu held): REVOKED is queued if granted. */
 static void drop_owned(ccoord_node *n, const char *task)
 {
@@ -146,20 +167,26 @@ static void drop_owned(ccoord_node *n, const char *task)
 
 int ccoord_task_unregister(ccoord_node *node, const char *task)
 {
-    int rc = check_task(node, "ccoord_task_unregister", task), was;
+    int rc = check_task(node, "ccoord_task_unregister", task), was, joined;
     if (rc)
         return rc;
     ccoord__lock(node);
     was = ccoord__map_del(node->registered, task) != NULL;
     drop_owned(node, task); /* acquire says no at once; REVOKED is dispatched */
+    joined = was && node->joined;
+    if (joined)
+        release_begin_locked(node);
     ccoord__unlock(node);
     if (!was)
         return ccoord__fail(node, CCOORD_ENOTFOUND,
                             "ccoord_task_unregister: task %s is not registered on node %s", task,
                             node->id);
-    if (!ccoord__joined(node))
+    if (!joined)
         return CCOORD_OK;
     rc = api_call(node, "ccoord_task_unregister", task, do_unregister, NULL);
+    ccoord__lock(node);
+    release_end_locked(node);
+    ccoord__unlock(node);
     if (rc == CCOORD_OK)
         ccoord__wake(node);
     return rc;
@@ -241,6 +268,7 @@ void ccoord__tasks_revoke_all(ccoord_node *n)
     }
     ccoord__map_free(n->owned, free);
     n->owned = ccoord__map_new();
+    n->own_gen++;
 }
 
 void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
@@ -306,8 +334,10 @@ static int read_owned(ccoord_node *n, ccoord__db *db, ccoord__map **ret)
 }
 
 /* REVOKED for every granted task that fresh no longer gives this node
- * with the same fence, ACTIVE; the rest stays granted (mu held). */
-static void revoke_changed(ccoord_node *n, ccoord__map *fresh)
+ * with the same fence, ACTIVE.  The rest stays granted: carried over into
+ * fresh, or, for a stale read (one that may predate a release of this
+ * node's), left as it is here (mu held). */
+static void revoke_changed(ccoord_node *n, ccoord__map *fresh, int stale)
 {
     size_t i = 0;
     const char *name;
@@ -318,10 +348,11 @@ static void revoke_changed(ccoord_node *n, ccoord__map *fresh)
             continue;
         if (!now || now->fence != old->fence || now->state != CCOORD_TASK_ACTIVE) {
             ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_REVOKED, name, old->fence);
+            old->granted = 0;
             if (now && now->state == CCOORD_TASK_PAUSED)
                 ccoord__log_locked(n, CCOORD_LOG_INFO, "Task paused: [%s][%s].",
                                    n->s.task_group, name);
-        } else {
+        } else if (!stale) {
             now->granted = 1; /* unchanged */
         }
     }
@@ -366,10 +397,26 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
     ccoord__map *fresh;
     char **stray = NULL;
     size_t nstray = 0, i;
-    int rc = read_owned(n, db, &fresh);
+    unsigned long gen;
+    int rc;
+    ccoord__lock(n);
+    gen = n->own_gen;
+    ccoord__unlock(n);
+    rc = read_owned(n, db, &fresh);
     if (rc)
         return rc;
+    if (atomic_load(&n->refresh_stall_ms))
+        ccoord__sleep_ns((int64_t)atomic_load(&n->refresh_stall_ms) * 1000000);
     ccoord__lock(n);
+    if (gen != n->own_gen || n->releasing) {
+        /* The read may predate a release of this node's (see
+         * release_begin_locked): keep only its revocations, read again. */
+        revoke_changed(n, fresh, 1);
+        ccoord__request_refresh_locked(n);
+        ccoord__unlock(n);
+        ccoord__map_free(fresh, free);
+        return CCOORD_OK;
+    }
     if (ccoord__now_ns() >= atomic_load(&n->lease_until)) {
         /* Not owning anything now; look again once a heartbeat succeeds
          * (not at once: that would spin on the database). */
@@ -378,7 +425,7 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
         ccoord__map_free(fresh, free);
         return CCOORD_OK;
     }
-    revoke_changed(n, fresh);
+    revoke_changed(n, fresh, 0);
     grant_new(n, fresh, &stray, &nstray);
     ccoord__map_free(n->owned, free);
     n->owned = fresh;
@@ -433,7 +480,23 @@ static int change_state(ccoord_node *node, const char *fn, const char *task, int
         return rc;
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "%s: node %s has not joined", fn, node->id);
+    if (to != CCOORD_TASK_ACTIVE) {
+        ccoord__lock(node);
+        release_begin_locked(node);
+        ccoord__unlock(node);
+    }
     rc = api_call(node, fn, task, do_change, &sc);
+    if (to != CCOORD_TASK_ACTIVE) {
+        /* This node stops running it at once, before the next poll. */
+        ccoord__owned *o;
+        ccoord__lock(node);
+        o = rc == CCOORD_OK ? ccoord__map_get(node->owned, task) : NULL;
+        if (o)
+            o->state = to;
+        release_end_locked(node);
+        ccoord__request_refresh_locked(node);
+        ccoord__unlock(node);
+    }
     if (rc == CCOORD_ENOTFOUND)
         return ccoord__fail(node, rc, "%s: no task named %s in group %s", fn, task,
                             node->s.group_id);
@@ -443,16 +506,6 @@ static int change_state(ccoord_node *node, const char *fn, const char *task, int
                             ccoord__task_state_name(to));
     if (rc)
         return rc;
-    if (to != CCOORD_TASK_ACTIVE) {
-        /* This node stops running it at once, before the next poll. */
-        ccoord__owned *o;
-        ccoord__lock(node);
-        o = ccoord__map_get(node->owned, task);
-        if (o)
-            o->state = to;
-        ccoord__request_refresh_locked(node);
-        ccoord__unlock(node);
-    }
     if (sc.result_state != -1)
         ccoord__log(node, CCOORD_LOG_INFO, "Task %s: [%s][%s].", done[to], node->s.task_group,
                     task);
