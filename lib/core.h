@@ -85,7 +85,8 @@ struct ccoord_node {
     pthread_mutex_t mu;
     pthread_cond_t cond;      /* wakes the background and watchdog threads */
     int joined;               /* node.c */
-    int stop;                 /* node.c: the background threads should exit */
+    int stop;                 /* loop.c: the background thread should exit */
+    int wd_stop;              /* loop.c: the watchdog should exit */
     int wake;                 /* core.c: something asks for an early loop */
     int force_refresh;        /* core.c door: re-read members and tasks */
     int views_ready;          /* loop.c: the cluster was read once since join */

@@ -353,6 +353,18 @@ static void connect_what(const ccoord__db *db, char *what, size_t len)
                     s->username ? s->username : "(default user)");
 }
 
+/* 1 (db->err set) once ccoord__db_abort closed db. */
+static int closing(ccoord__db *db)
+{
+    int c;
+    pthread_mutex_lock(&db->wd_mu);
+    c = db->closing;
+    pthread_mutex_unlock(&db->wd_mu);
+    if (c)
+        ccoord__fmt(db->err, sizeof db->err, "the connection is closing (the node stops)");
+    return c;
+}
+
 int ccoord__db_connect(ccoord__db *db, int force)
 {
     dbi_conn c;
@@ -366,6 +378,8 @@ int ccoord__db_connect(ccoord__db *db, int force)
     }
     if (!force && now < db->next_connect_ns)
         return CCOORD_EDB; /* keep the last error; still backing off */
+    if (closing(db))
+        return CCOORD_EDB;
     db->connect_failed = 1;
     if (db->dialect == CCOORD__SQLITE && check_sqlite_dir(db) != CCOORD_OK) {
         back_off(db, now);
@@ -404,18 +418,49 @@ int ccoord__db_connect(ccoord__db *db, int force)
     return CCOORD_OK;
 }
 
+/* (wd_mu held) The blocked call returns an error; the owner thread then
+ * closes the connection.  The fd stays open until then, so it cannot be
+ * reused under us. */
+static void cut_locked(ccoord__db *db)
+{
+    shutdown(db->sock, SHUT_RDWR);
+    db->deadline_ns = 0;
+    db->cut = 1;
+}
+
 void ccoord__db_watchdog(ccoord__db *db, int64_t now_ns)
 {
     pthread_mutex_lock(&db->wd_mu);
-    if (db->deadline_ns && now_ns > db->deadline_ns && db->sock >= 0) {
-        /* The blocked call returns an error; the owner thread then closes
-         * the connection.  The fd stays open until then, so it cannot be
-         * reused under us. */
-        shutdown(db->sock, SHUT_RDWR);
-        db->deadline_ns = 0;
-    }
+    if (db->deadline_ns && now_ns > db->deadline_ns && db->sock >= 0)
+        cut_locked(db);
     pthread_mutex_unlock(&db->wd_mu);
 }
+
+void ccoord__db_abort(ccoord__db *db)
+{
+    pthread_mutex_lock(&db->wd_mu);
+    db->closing = 1;
+    if (db->deadline_ns && db->sock >= 0)
+        cut_locked(db);
+    pthread_mutex_unlock(&db->wd_mu);
+}
+
+void ccoord__db_reopen(ccoord__db *db)
+{
+    pthread_mutex_lock(&db->wd_mu);
+    db->closing = 0;
+    pthread_mutex_unlock(&db->wd_mu);
+}
+
+int ccoord__db_timed_out(ccoord__db *db)
+{
+    int cut;
+    pthread_mutex_lock(&db->wd_mu);
+    cut = db->cut;
+    pthread_mutex_unlock(&db->wd_mu);
+    return cut;
+}
+
 
 int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_result *ret)
 {
@@ -432,7 +477,16 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
         own_turn = 1;
     }
     pthread_mutex_lock(&db->wd_mu);
+    if (db->closing) {
+        pthread_mutex_unlock(&db->wd_mu);
+        if (own_turn)
+            give_turn(db);
+        ccoord__fmt(db->err, sizeof db->err, "%s: not sent, the connection is closing (the node "
+                    "stops)", what);
+        return CCOORD_EDB;
+    }
     db->deadline_ns = ccoord__now_ns() + db->stmt_timeout_ns;
+    db->cut = 0;
     pthread_mutex_unlock(&db->wd_mu);
     r = dbi_conn_query(db->conn, sql);
     atomic_fetch_add_explicit(&db->statements, 1, memory_order_relaxed);
@@ -443,6 +497,12 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
         give_turn(db);
     if (!r) {
         conn_error(db, db->conn, what);
+        if (ccoord__db_timed_out(db)) {
+            char keep[sizeof db->err];
+            memcpy(keep, db->err, sizeof keep);
+            ccoord__fmt(db->err, sizeof db->err, "%.600s (cut: no answer within %lld ms)", keep,
+                        (long long)(db->stmt_timeout_ns / 1000000));
+        }
         ccoord__db_disconnect(db);
         return CCOORD_EDB;
     }

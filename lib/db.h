@@ -38,6 +38,8 @@ typedef struct ccoord__db {
     pthread_mutex_t wd_mu;
     int64_t deadline_ns; /* 0: no statement running */
     int sock;            /* -1: none */
+    int cut;             /* the watchdog cut the running statement */
+    int closing;         /* ccoord__db_abort: no further statement or connect */
     char err[768];       /* last error: "what: server message" */
 } ccoord__db;
 
@@ -50,6 +52,17 @@ void ccoord__db_destroy(ccoord__db *db);
 int ccoord__db_connect(ccoord__db *db, int force);
 /* Closes the connection (next use reconnects). */
 void ccoord__db_disconnect(ccoord__db *db);
+/* From another thread: cuts the statement running on db now and makes
+ * every further statement and connection attempt fail at once (the
+ * thread that uses db is being stopped: a partitioned server would hold
+ * it for a statement timeout per statement).  ccoord__db_reopen, once
+ * that thread is gone, lets db be used again. */
+void ccoord__db_abort(ccoord__db *db);
+void ccoord__db_reopen(ccoord__db *db);
+/* 1 when the last statement failed because it ran past its timeout (the
+ * server, or the way to it, did not answer): retrying it would wait as
+ * long again. */
+int ccoord__db_timed_out(ccoord__db *db);
 /* What the connection is, for the join line (never the password):
  * "sqlite3 database /abs/dir/file" or "driver://user@host:port/db, TLS"
  * (", not encrypted" when the server says so). */

@@ -297,7 +297,7 @@ static void *watchdog_main(void *arg)
     struct timespec ts;
     int64_t period = watchdog_period(n);
     pthread_mutex_lock(&n->mu);
-    while (!n->stop) {
+    while (!n->wd_stop) {
         int64_t now = ccoord__now_ns();
         pthread_mutex_unlock(&n->mu);
         ccoord__db_watchdog(&n->bg_db, now);
@@ -310,7 +310,7 @@ static void *watchdog_main(void *arg)
             ts.tv_nsec -= 1000000000;
         }
         pthread_mutex_lock(&n->mu);
-        if (!n->stop)
+        if (!n->wd_stop)
             pthread_cond_timedwait(&n->cond, &n->mu, &ts);
     }
     pthread_mutex_unlock(&n->mu);
@@ -322,8 +322,9 @@ static void *watchdog_main(void *arg)
 int ccoord__loop_start(ccoord_node *n)
 {
     pthread_mutex_lock(&n->mu);
-    n->stop = 0;
+    n->stop = n->wd_stop = 0;
     pthread_mutex_unlock(&n->mu);
+    ccoord__db_reopen(&n->bg_db);
     if (pthread_create(&n->wd_thread, NULL, watchdog_main, n) == 0)
         n->wd_running = 1;
     if (pthread_create(&n->thread, NULL, loop_main, n) != 0) {
@@ -334,21 +335,36 @@ int ccoord__loop_start(ccoord_node *n)
     return CCOORD_OK;
 }
 
-void ccoord__loop_stop(ccoord_node *n)
+/* The background thread first: its statement in flight is cut and its
+ * connection refuses further work (a partitioned server would hold each
+ * statement for its timeout, the join for ever); the watchdog keeps
+ * watching the API connection, on which ccoord_leave then writes. */
+void ccoord__loop_stop_background(ccoord_node *n)
 {
     pthread_mutex_lock(&n->mu);
     n->stop = 1;
     pthread_cond_broadcast(&n->cond);
     pthread_mutex_unlock(&n->mu);
     if (n->thread_running) {
+        ccoord__db_abort(&n->bg_db);
         pthread_join(n->thread, NULL);
         n->thread_running = 0;
     }
+    ccoord__db_reopen(&n->bg_db);
+}
+
+void ccoord__loop_stop(ccoord_node *n)
+{
+    ccoord__loop_stop_background(n);
+    pthread_mutex_lock(&n->mu);
+    n->wd_stop = 1;
+    pthread_cond_broadcast(&n->cond);
+    pthread_mutex_unlock(&n->mu);
     if (n->wd_running) {
         pthread_join(n->wd_thread, NULL);
         n->wd_running = 0;
     }
     pthread_mutex_lock(&n->mu);
-    n->stop = 0;
+    n->stop = n->wd_stop = 0;
     pthread_mutex_unlock(&n->mu);
 }

@@ -13,5 +13,8 @@
 int ccoord__loop_start(ccoord_node *n);
 /* Stops both and waits for them.  Must not run on either. */
 void ccoord__loop_stop(ccoord_node *n);
+/* Stops the background thread alone (its statement in flight cut); the
+ * watchdog goes on guarding the API connection until ccoord__loop_stop. */
+void ccoord__loop_stop_background(ccoord_node *n);
 
 #endif

@@ -351,7 +351,7 @@ int ccoord_leave(ccoord_node *node)
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_leave: node %s has not joined",
                             node->id);
-    ccoord__loop_stop(node);
+    ccoord__loop_stop_background(node);
     leave_revoke(node);
     ccoord__lock(node);
     was_leader = ccoord__is_leader_now(node);
@@ -360,9 +360,11 @@ int ccoord_leave(ccoord_node *node)
 
     pthread_mutex_lock(&node->api_mu);
     rc = leave_db(node, &node->api_db, was_leader, term);
-    if (rc != CCOORD_OK) {
-        /* Retry once on a fresh connection; otherwise the leader evicts
-         * us after the timeout, which is also safe. */
+    if (rc != CCOORD_OK && !ccoord__db_timed_out(&node->api_db)) {
+        /* Retry once on a fresh connection (not after a statement that got
+         * no answer in time: a partition would hold the retry as long);
+         * otherwise the leader evicts us after the timeout, which is also
+         * safe. */
         ccoord__db_disconnect(&node->api_db);
         rc = leave_db(node, &node->api_db, was_leader, term);
     }
@@ -372,6 +374,7 @@ int ccoord_leave(ccoord_node *node)
     ccoord__db_disconnect(&node->api_db);
     pthread_mutex_unlock(&node->api_mu);
     ccoord__db_disconnect(&node->bg_db);
+    ccoord__loop_stop(node); /* the watchdog, now that no statement runs */
 
     ccoord__lock(node);
     ccoord__leader_step_down_local(node);
