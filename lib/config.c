@@ -1058,6 +1058,34 @@ static void reader_fail(parse_ctx *c, const char *why)
     c->err_line = c->lineno;
 }
 
+/* A section line "[name]" or "[[name]]" may be followed by blanks and a
+ * comment (# or ;), nothing else: inih ignores what follows the ']', so
+ * "[cluster_config] enable = true" would silently lose its key.  0 (the
+ * error set) when something else follows; a line without its ']' is left
+ * to inih's own error. */
+static int section_tail_ok(parse_ctx *c, const char *p, size_t n)
+{
+    int dbl = n >= 2 && p[1] == '[';
+    size_t i = dbl ? 2 : 1;
+    char why[200], shown[SHOW_MAX + 1];
+    for (; i < n; i++)
+        if (p[i] == ']' && (!dbl || (i + 1 < n && p[i + 1] == ']')))
+            break;
+    if (i >= n)
+        return 1;
+    for (i += dbl ? 2 : 1; i < n && is_blank(p[i]); i++)
+        ;
+    if (i >= n || p[i] == '#' || p[i] == ';' || p[i] == '\r')
+        return 1;
+    ccoord__fmt(shown, sizeof shown, "%.*s", (int)(n - i), p + i);
+    ccoord__fmt(why, sizeof why,
+                "text after the section header's ']': \"%s\"; a section line is [name] or "
+                "[[name]], optionally followed by a # or ; comment",
+                shown);
+    reader_fail(c, why);
+    return 0;
+}
+
 /* ini_reader: hands inih one line at a time (see the top of the file). */
 static char *reader(char *str, int num, void *stream)
 {
@@ -1093,6 +1121,8 @@ static char *reader(char *str, int num, void *stream)
         reader_fail(c, why);
         return NULL;
     }
+    if (n && p[0] == '[' && !section_tail_ok(c, p, n))
+        return NULL;
     if (n >= 4 && p[0] == '[' && p[1] == '[') {
         /* "[[name]] rest" -> "[name] rest" */
         const char *close = NULL;

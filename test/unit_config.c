@@ -312,6 +312,13 @@ static void test_config_rejects_malformed_section_header(void **state)
     expect_bad("[[datasource]\ndbname = x\n", "t.conf:2: [datasource.dbname = x: ",
                "malformed section header");
     expect_bad("[server\nhostname = x\n", "t.conf:1: syntax error", "a line is [section]");
+    /* inih ignores what follows the ']': the key on that line was lost */
+    expect_bad("[cluster_config] enable = true\n", "t.conf:1: text after the section header's ']': ",
+               "\"enable = true\"; a section line is [name] or [[name]], optionally followed "
+               "by a # or ; comment");
+    expect_bad("[server]\n[[datasource]] x\n", "t.conf:2: text after the section header's ']': ",
+               "\"x\"");
+    expect_good("[server]   # the host\nhostname = h\n[[datasource]]\t; the database\n");
 }
 
 static void test_config_handles_crlf_and_bom(void **state)
