@@ -518,6 +518,23 @@ void ccoord__test_refresh_stall(ccoord_node *n, int ms)
     atomic_store(&n->refresh_stall_ms, ms > 0 ? ms : 0);
 }
 
+void ccoord__test_set_in_tx(ccoord_node *n, void (*hook)(ccoord_node *n, const char *where))
+{
+    pthread_mutex_lock(&n->mu);
+    n->test_in_tx = hook;
+    pthread_mutex_unlock(&n->mu);
+}
+
+void ccoord__test_in_tx(ccoord_node *n, const char *where)
+{
+    void (*hook)(ccoord_node *, const char *);
+    pthread_mutex_lock(&n->mu);
+    hook = n->test_in_tx;
+    pthread_mutex_unlock(&n->mu);
+    if (hook)
+        hook(n, where);
+}
+
 unsigned long ccoord__test_member_rows(ccoord_node *n)
 {
     return atomic_load(&n->member_rows);

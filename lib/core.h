@@ -146,6 +146,8 @@ struct ccoord_node {
     int resolve_now;
     _Atomic int hold_resolution; /* test hook: no background passes */
     _Atomic int refresh_stall_ms; /* test hook: a slow read of the owned tasks */
+    /* test hook (mu): called inside the resolution's transaction */
+    void (*test_in_tx)(ccoord_node *n, const char *where);
 
     /* ---- core.c: events and their delivery (ev_mu) */
     pthread_mutex_t ev_mu;
@@ -245,6 +247,11 @@ void ccoord__test_hold_resolution(ccoord_node *n, int hold);
 /* The background refresh waits ms between reading this node's tasks and
  * applying what it read (a reply that arrives late); 0 ends it. */
 void ccoord__test_refresh_stall(ccoord_node *n, int ms);
+/* hook(n, where) runs on the thread writing a resolution pass, inside its
+ * transaction: where is "leader row locked" or "member rows locked".
+ * NULL removes it.  ccoord__test_in_tx calls it (no lock held). */
+void ccoord__test_set_in_tx(ccoord_node *n, void (*hook)(ccoord_node *n, const char *where));
+void ccoord__test_in_tx(ccoord_node *n, const char *where);
 /* Statements sent on both connections so far. */
 unsigned long ccoord__test_statements(ccoord_node *n);
 /* Member rows the background thread has read so far (whole lists and

@@ -180,6 +180,34 @@ static int set_opt(dbi_conn c, const char *k, const char *v)
     return v ? dbi_conn_set_option(c, k, v) : 0;
 }
 
+/* How long the server lets a session sit idle inside a transaction
+ * before it ends the session (rolling back, releasing its row locks):
+ * half an interval, at least 50 ms.  Every transaction here runs its
+ * statements back to back, so only a stopped or cut-off node gets there;
+ * meanwhile the others wait on its locks (a leader's lock of the member
+ * rows holds up every heartbeat), and their leases, renewed each
+ * interval, must outlast the wait. */
+static long idle_tx_ms(const ccoord__db *db)
+{
+    long ms = db->s->heartbeat_interval_ms / 2;
+    return ms < 50 ? 50 : ms;
+}
+
+/* 1 when the MySQL-protocol server is MariaDB (VERSION() says so). */
+static int is_mariadb(ccoord__db *db)
+{
+    dbi_result r;
+    int yes = 0;
+    if (ccoord__db_exec(db, "read the server version", "SELECT VERSION()", &r))
+        return 0;
+    if (dbi_result_next_row(r)) {
+        const char *v = dbi_result_get_string_idx(r, 1);
+        yes = v && strstr(v, "MariaDB") != NULL;
+    }
+    dbi_result_free(r);
+    return yes;
+}
+
 /* Session settings after connect: encodings, statement timeouts, WAL. */
 static int session_setup(ccoord__db *db)
 {
@@ -204,6 +232,10 @@ static int session_setup(ccoord__db *db)
         ccoord__fmt(sql, sizeof sql, "SET lock_timeout = %ld", ms);
         if (ccoord__db_exec(db, "set lock timeout", sql, NULL))
             return CCOORD_EDB;
+        ccoord__fmt(sql, sizeof sql, "SET idle_in_transaction_session_timeout = %ld",
+                    idle_tx_ms(db));
+        if (ccoord__db_exec(db, "set idle-in-transaction timeout", sql, NULL))
+            return CCOORD_EDB;
         break;
     case CCOORD__MYSQL:
         if (ccoord__db_exec(db, "set names", "SET NAMES utf8mb4 COLLATE utf8mb4_bin", NULL))
@@ -214,6 +246,13 @@ static int session_setup(ccoord__db *db)
         if (ccoord__db_exec(db, "set transaction isolation",
                             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL))
             return CCOORD_EDB;
+        if (is_mariadb(db)) {
+            /* whole seconds only (MySQL has no such limit) */
+            ccoord__fmt(sql, sizeof sql, "SET SESSION idle_transaction_timeout = %ld",
+                        (idle_tx_ms(db) + 999) / 1000);
+            if (ccoord__db_exec(db, "set idle transaction timeout", sql, NULL))
+                return CCOORD_EDB;
+        }
         break;
     default:
         break;

@@ -339,7 +339,11 @@ static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_writ
     if (!rc)
         rc = ccoord__leader_check(n, db);
     if (!rc)
+        ccoord__test_in_tx(n, "leader row locked");
+    if (!rc)
         rc = lock_members(db, ps, present);
+    if (!rc)
+        ccoord__test_in_tx(n, "member rows locked");
     for (m = 0; !rc && m < ps->member_count; m++)
         if (present[m])
             rc = assign_member(db, ps, m, chunk, &written);

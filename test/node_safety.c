@@ -17,6 +17,9 @@
  *   partitioned exit ccoord_leave and ccoord_node_free on a node whose
  *                    traffic is blackholed return within its statement
  *                    timeout and a bound (pgsql and mysql)
+ *   stalled leader   the leader stopped resp. cut off inside its pass's
+ *                    transaction: the others keep their tasks, one takes
+ *                    over within a bound (pgsql and mysql)
  *
  * Both found two owners before a refresh that read "owner = me" was kept
  * from granting after an unregister raced it (lib/task.c, own_gen).
@@ -429,6 +432,112 @@ static void test_safety_free_while_partitioned(void **state)
     partitioned_exit(1);
 }
 
+/* ---- a leader stopped or cut off inside its transaction ------------------ */
+
+static tp_proxy *lk_px;
+static const char *lk_where;
+static int lk_stop_ms; /* > 0: the hook sleeps (a stopped node); 0: partition */
+static _Atomic int lk_fired;
+static _Atomic int64_t lk_fired_at;
+
+static void lk_hook(ccoord_node *n, const char *where)
+{
+    (void)n;
+    if (strcmp(where, lk_where) != 0 || atomic_exchange(&lk_fired, 1))
+        return;
+    atomic_store(&lk_fired_at, tu_now_ms());
+    if (lk_stop_ms > 0)
+        tu_sleep_ms(lk_stop_ms); /* stopped: nothing sent, nothing read */
+    else
+        tp_hold(lk_px, 1); /* cut off: the next statement waits */
+}
+
+/* Issue 17 item 3: the leader (node-1, through test/proxy.h) stops or is
+ * cut off right after a lock its resolution pass takes (the leader row,
+ * or every member row: that one holds up every heartbeat).  The server
+ * must end the idle transaction soon enough that node-2 and node-3 keep
+ * their leases and tasks (no REVOKED), and one of them must take over the
+ * leadership and place a new task within the timeout and a bound.  On the
+ * library before, the others' heartbeats waited on the lock until their
+ * statement timeout: every task lost, unowned for seconds. */
+static void stalled_leader(const char *where, int stop)
+{
+    tc_cluster c;
+    tc_sampler s;
+    ccoord_config *cfg;
+    tc_node *t1;
+    char port[16], name[16];
+    int i, k, revoked[3];
+    /* MariaDB's idle_transaction_timeout counts whole seconds: its
+     * clusters need an interval of 2 s for it to stay within half one */
+    long iv = (strcmp(tc_backend, "mysql") == 0 ? 2000 : 300) * tc_time_scale;
+    long timeout = 3 * iv, took, bound = timeout + 4 * iv;
+    if (strcmp(tc_backend, "sqlite3") == 0)
+        skip(); /* one writer at a time: no row locks to hold */
+    tc_init(&c, iv);
+    lk_px = tp_start("127.0.0.1", dsn_port(&c.ns));
+    assert_non_null(lk_px);
+    cfg = tc_config(&c, "node-1");
+    snprintf(port, sizeof port, "%d", tp_port(lk_px));
+    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
+    t1 = tc_add_config(&c, tc_slot(&c, "node-1"), cfg);
+    tc_join(t1);
+    tc_join(tc_add(&c, NULL));
+    tc_join(tc_add(&c, NULL));
+    if (TC_WAIT(30 * iv, ccoord_is_leader(t1->node)) < 0)
+        fail_msg("node-1 did not lead");
+    for (k = 0; k < TASKS; k++) {
+        snprintf(name, sizeof name, "lk-%d", k);
+        for (i = 1; i < 3; i++)
+            assert_int_equal(ccoord_task_register(c.nodes[i].node, name), CCOORD_OK);
+    }
+    if (TC_WAIT(30 * iv, tc_all_owned(&c, "lk-", TASKS)) < 0)
+        fail_msg("lk-* not owned before the stall");
+    tc_sampler_start(&s, &c, "lk-", TASKS);
+    for (i = 0; i < 3; i++)
+        revoked[i] = tc_count(&c.nodes[i], 1, CCOORD_TASK_REVOKED, NULL);
+    lk_where = where;
+    lk_stop_ms = stop ? (int)(4 * timeout) : 0;
+    atomic_store(&lk_fired, 0);
+    ccoord__test_set_in_tx(t1->node, lk_hook);
+    /* a new task: node-1's next pass places it, and stalls */
+    for (i = 1; i < 3; i++)
+        assert_int_equal(ccoord_task_register(c.nodes[i].node, "lk-new"), CCOORD_OK);
+    if (TC_WAIT(10 * iv, atomic_load(&lk_fired)) < 0)
+        fail_msg("node-1's pass never reached \"%s\"", where);
+    if (TC_WAIT(bound, tc_owner(&c, "lk-new", NULL, NULL) > 0) < 0)
+        fail_msg("lk-new not placed within %ld ms of node-1 stalling (%s, %s)", bound, where,
+                 stop ? "stopped" : "partitioned");
+    took = (long)(tu_now_ms() - atomic_load(&lk_fired_at));
+    printf("      [%s] leader %s after \"%s\": lk-new placed %ld ms later (bound %ld); "
+           "REVOKED on node-2/node-3: %d/%d\n",
+           tc_backend, stop ? "stopped" : "partitioned", where, took, bound,
+           tc_count(&c.nodes[1], 1, CCOORD_TASK_REVOKED, NULL) - revoked[1],
+           tc_count(&c.nodes[2], 1, CCOORD_TASK_REVOKED, NULL) - revoked[2]);
+    for (i = 1; i < 3; i++)
+        if (tc_count(&c.nodes[i], 1, CCOORD_TASK_REVOKED, NULL) != revoked[i])
+            fail_msg("%s lost a task while node-1 held its lock", c.nodes[i].id);
+    assert_true(tc_all_owned(&c, "lk-", TASKS));
+    tc_sampler_stop(&s);
+    ccoord__test_set_in_tx(t1->node, NULL);
+    tp_hold(lk_px, 0);
+    tc_free(&c);
+    tp_stop(lk_px);
+    lk_px = NULL;
+}
+
+static void test_safety_leader_stopped_holding_leader_row(void **state)
+{
+    (void)state;
+    stalled_leader("leader row locked", 1);
+}
+
+static void test_safety_leader_cut_off_holding_member_rows(void **state)
+{
+    (void)state;
+    stalled_leader("member rows locked", 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -437,6 +546,8 @@ int main(void)
         cmocka_unit_test(test_safety_reregister_during_slow_refresh),
         cmocka_unit_test(test_safety_leave_while_partitioned),
         cmocka_unit_test(test_safety_free_while_partitioned),
+        cmocka_unit_test(test_safety_leader_stopped_holding_leader_row),
+        cmocka_unit_test(test_safety_leader_cut_off_holding_member_rows),
     };
     return tc_run_all("safety", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
