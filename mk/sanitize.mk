@@ -2,8 +2,9 @@
 #
 #   make check-asan       ASan + UBSan (gcc), every unit_/node_/api_ test
 #   make check-tsan       ThreadSanitizer (gcc), every unit_/node_/api_ test
-#   make check-valgrind   memcheck over every test program (node_* on
-#                         sqlite3 and pgsql; check-valgrind-full: all three); definite and
+#   make check-valgrind   memcheck over every test program (the heaviest
+#                         node_* on one backend, see below; check-valgrind-full:
+#                         all of them on all three); definite and
 #                         indirect leaks are errors (test/valgrind.supp holds
 #                         the few libdbi/driver-internal leaks that are not ours)
 #
@@ -48,14 +49,21 @@ ASAN_CFLAGS   ?= -O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer \
 ASAN_LDFLAGS  ?= -fsanitize=address,undefined
 TSAN_CFLAGS   ?= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_LDFLAGS  ?= -fsanitize=thread
-# The multi-node programs (node_*) under memcheck take most of CI's time
-# (node_tasks alone ~600 s on all three backends): check-valgrind runs
-# them on SQLite and PostgreSQL, whose client libraries and code paths
-# cover the library's own; every unit_ and api_ program still runs on all
-# three, check-asan runs everything on all three, and check-valgrind-full
-# runs the node_ programs on MariaDB too (outside CI; its figures are in
-# the closing notes).
-VALGRIND_NODE_BACKENDS ?= sqlite3,pgsql
+# The multi-node programs under memcheck take most of CI's time (node_tasks
+# alone ~600 s on all three backends), so check-valgrind runs the four
+# heaviest on SQLite alone (the embedded default, whose engine runs inside
+# the process) and node_safety, whose faults need a server, on PostgreSQL
+# alone; every other program runs on every backend it tests.  check-asan
+# runs everything on all three, and check-valgrind-full runs memcheck on
+# all three too (outside CI; its figures are in the closing notes).
+VALGRIND_BACKENDS_node_tasks      ?= sqlite3
+VALGRIND_BACKENDS_node_membership ?= sqlite3
+VALGRIND_BACKENDS_node_hostile    ?= sqlite3
+VALGRIND_BACKENDS_node_dispatch   ?= sqlite3
+VALGRIND_BACKENDS_node_safety     ?= pgsql
+VALGRIND_FULL ?=
+# $(call vg_backends,PROGRAM): the line that narrows PROGRAM's backends
+vg_backends = $(if $(VALGRIND_FULL),,$(if $(VALGRIND_BACKENDS_$(notdir $(1))),export CCOORD_TEST_BACKENDS=$(VALGRIND_BACKENDS_$(notdir $(1)))))
 VALGRIND      ?= valgrind
 VALGRIND_OPTS ?= --leak-check=full --show-leak-kinds=definite,indirect \
                  --errors-for-leak-kinds=definite,indirect --error-exitcode=99 \
@@ -98,13 +106,10 @@ check-tsan:
 
 check-valgrind: tests
 	@rm -rf build/valgrind && mkdir -p build/valgrind
-	@for t in $(SAN_TESTS); do \
-	  w=build/valgrind/$$(basename $$t); \
-	  b=; case $$(basename $$t) in node_*) b='export CCOORD_TEST_BACKENDS=$(VALGRIND_NODE_BACKENDS)';; esac; \
+	@$(foreach t,$(SAN_TESTS),w=build/valgrind/$(notdir $(t)); \
 	  printf '#!/bin/sh\n%s\nexec %s %s --log-file=%s.%%p.log %s "$$@"\n' \
-	    "$$b" '$(VALGRIND)' '$(VALGRIND_OPTS)' "$(CURDIR)/$$w" "$(CURDIR)/$$t" >$$w; \
-	  chmod +x $$w; \
-	done
+	    '$(call vg_backends,$(t))' '$(VALGRIND)' '$(VALGRIND_OPTS)' "$(CURDIR)/$$w" \
+	    "$(CURDIR)/$(t)" >$$w && chmod +x $$w &&) true
 	@st=0; CCOORD_TEST_TIME_SCALE=$(VALGRIND_TIME_SCALE) \
 	  sh test/run-tests.sh $(patsubst build/test/%,build/valgrind/%,$(SAN_TESTS)) || st=$$?; \
 	  for f in build/valgrind/*.log; do \
@@ -114,6 +119,6 @@ check-valgrind: tests
 	  exit $$st
 
 check-valgrind-full:
-	$(MAKE) --no-print-directory check-valgrind VALGRIND_NODE_BACKENDS=sqlite3,pgsql,mysql
+	$(MAKE) --no-print-directory check-valgrind VALGRIND_FULL=1
 
 .PHONY: check-asan check-tsan check-valgrind check-valgrind-full

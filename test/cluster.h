@@ -59,6 +59,8 @@ typedef struct tc_cluster {
  * failed test left behind. */
 static tc_node *tc_live_nodes;
 static int tc_live_count;
+/* Stops a sampler a failed test left running (set by tc_sampler_start). */
+static void (*tc_reap_sampler)(void);
 
 static inline void tc_free_nodes(tc_node *nodes, int count)
 {
@@ -78,6 +80,8 @@ static inline void tc_free_nodes(tc_node *nodes, int count)
 
 static inline void tc_reap(void)
 {
+    if (tc_reap_sampler)
+        tc_reap_sampler(); /* a failed test's sampler still asks its nodes */
     if (tc_live_nodes)
         tc_free_nodes(tc_live_nodes, tc_live_count);
     tc_live_nodes = NULL;
@@ -363,8 +367,11 @@ static inline int tc_all_owned(tc_cluster *c, const char *prefix, int count)
  * tc_sampler_stop() fails the test on the first violation, named.  Stop it
  * before freeing a node. */
 #define TC_SAMPLER_TASKS 64
-typedef struct tc_sampler {
-    tc_cluster *c;
+/* On the heap, apart from the test's stack: a failed assertion leaves the
+ * test by longjmp with the sampler still running, and tc_reap() stops it
+ * before it frees the nodes the sampler asks. */
+typedef struct tc_sampler_run {
+    tc_node *nodes; /* tc_live_nodes; tc_live_count of them */
     char prefix[64];
     int count;
     pthread_t th;
@@ -373,11 +380,17 @@ typedef struct tc_sampler {
     char what[512];
     uint64_t fence[TC_SAMPLER_TASKS]; /* highest fence said yes with */
     long samples, yes;
+} tc_sampler_run;
+
+typedef struct tc_sampler {
+    tc_sampler_run *r;
 } tc_sampler;
 
-static inline void tc_sampler_flag(tc_sampler *s, const char *fmt, ...)
+static tc_sampler_run *tc_live_sampler;
+
+static inline void tc_sampler_flag(tc_sampler_run *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
-static inline void tc_sampler_flag(tc_sampler *s, const char *fmt, ...)
+static inline void tc_sampler_flag(tc_sampler_run *s, const char *fmt, ...)
 {
     va_list ap;
     if (s->bad)
@@ -390,17 +403,18 @@ static inline void tc_sampler_flag(tc_sampler *s, const char *fmt, ...)
 
 static inline void *tc_sampler_main(void *arg)
 {
-    tc_sampler *s = arg;
+    tc_sampler_run *s = arg;
     char name[128];
     int t, i;
     while (!s->stop) {
+        int nodes = tc_live_count;
         for (t = 0; t < s->count; t++) {
             int owners = 0, first = -1;
             uint64_t first_f = 0;
             snprintf(name, sizeof name, "%s%d", s->prefix, t);
-            for (i = 0; i < s->c->count; i++) {
+            for (i = 0; i < nodes; i++) {
                 uint64_t f = 0;
-                ccoord_node *n = s->c->nodes[i].node;
+                ccoord_node *n = s->nodes[i].node;
                 if (!n || ccoord_acquire_task(n, name, &f) != CCOORD_OK)
                     continue;
                 s->yes++;
@@ -409,13 +423,13 @@ static inline void *tc_sampler_main(void *arg)
                     first_f = f;
                 } else {
                     tc_sampler_flag(s, "%s: %s (fence %llu) and %s (fence %llu) both said yes "
-                                       "in one sample", name, s->c->nodes[first].id,
-                                    (unsigned long long)first_f, s->c->nodes[i].id,
+                                       "in one sample", name, s->nodes[first].id,
+                                    (unsigned long long)first_f, s->nodes[i].id,
                                     (unsigned long long)f);
                 }
                 if (f < s->fence[t])
                     tc_sampler_flag(s, "%s: %s said yes with fence %llu after fence %llu had "
-                                       "been granted", name, s->c->nodes[i].id,
+                                       "been granted", name, s->nodes[i].id,
                                     (unsigned long long)f, (unsigned long long)s->fence[t]);
                 else
                     s->fence[t] = f;
@@ -427,26 +441,60 @@ static inline void *tc_sampler_main(void *arg)
     return NULL;
 }
 
+/* Ends the sampler's thread and frees it; returns what it flagged (into
+ * what) and its counts. */
+static inline int tc_sampler_end(tc_sampler_run *r, char *what, size_t len, long *samples,
+                                 long *yes)
+{
+    int bad;
+    r->stop = 1;
+    pthread_join(r->th, NULL);
+    bad = r->bad;
+    snprintf(what, len, "%s", r->what);
+    *samples = r->samples;
+    *yes = r->yes;
+    if (tc_live_sampler == r)
+        tc_live_sampler = NULL;
+    free(r);
+    return bad;
+}
+
+static inline void tc_sampler_reap(void)
+{
+    char what[512];
+    long samples, yes;
+    if (tc_live_sampler)
+        tc_sampler_end(tc_live_sampler, what, sizeof what, &samples, &yes);
+}
+
 static inline void tc_sampler_start(tc_sampler *s, tc_cluster *c, const char *prefix, int count)
 {
-    memset(s, 0, sizeof *s);
+    tc_sampler_run *r = calloc(1, sizeof *r);
+    assert_non_null(r);
     assert_true(count <= TC_SAMPLER_TASKS);
-    s->c = c;
-    snprintf(s->prefix, sizeof s->prefix, "%s", prefix);
-    s->count = count;
-    assert_int_equal(pthread_create(&s->th, NULL, tc_sampler_main, s), 0);
+    assert_null(tc_live_sampler); /* one at a time */
+    r->nodes = c->nodes;
+    snprintf(r->prefix, sizeof r->prefix, "%s", prefix);
+    r->count = count;
+    s->r = r;
+    tc_live_sampler = r;
+    tc_reap_sampler = tc_sampler_reap;
+    assert_int_equal(pthread_create(&r->th, NULL, tc_sampler_main, r), 0);
 }
 
 /* Stops the sampler; fails the test if it flagged anything. */
 static inline void tc_sampler_stop(tc_sampler *s)
 {
-    s->stop = 1;
-    pthread_join(s->th, NULL);
-    if (s->bad)
-        fail_msg("safety: %s", s->what);
+    char what[512];
+    long samples, yes;
+    int count = s->r->count;
+    int bad = tc_sampler_end(s->r, what, sizeof what, &samples, &yes);
+    s->r = NULL;
+    if (bad)
+        fail_msg("safety: %s", what);
     printf("      [%s] %ld samples of %d task(s), %ld yes: never two owners, fences only "
            "grew\n",
-           tc_backend, s->samples, s->count, s->yes);
+           tc_backend, samples, count, yes);
 }
 
 static inline int tc_leader(tc_cluster *c, int *ret_leaders)
