@@ -30,6 +30,14 @@ int ccoord__fail(const ccoord_node *n, int status, const char *fmt, ...)
     return status;
 }
 
+int ccoord__check_process(const ccoord_node *n, const char *fn)
+{
+    if (getpid() == n->pid)
+        return CCOORD_OK;
+    return ccoord__fail(n, CCOORD_EFORKED, "%s: node created in process %ld, used in forked "
+                        "child %ld", fn, (long)n->pid, (long)getpid());
+}
+
 void ccoord__clear_error(const ccoord_node *n)
 {
     if (err_node == n)

@@ -184,6 +184,10 @@ struct ccoord_node {
 /* ---- errors: the text behind ccoord_errmsg(), per thread */
 /* Records a failure of a call on n for this thread; returns status. */
 int ccoord__fail(const ccoord_node *n, int status, const char *fmt, ...) CCOORD__PRINTF(3, 4);
+/* CCOORD_OK in the process that created n; in a forked child
+ * CCOORD_EFORKED with errmsg set (fn names the call).  Checked before any
+ * lock of n is touched: a parent's thread may have held it at the fork. */
+int ccoord__check_process(const ccoord_node *n, const char *fn);
 void ccoord__clear_error(const ccoord_node *n);
 /* Forgets n's error text (node freed). */
 void ccoord__forget_error(const ccoord_node *n);

@@ -178,14 +178,6 @@ const char *ccoord_node_id(const ccoord_node *node)
 
 /* ---- joining and leaving ----------------------------------------------- */
 
-static int check_process(ccoord_node *n, const char *fn)
-{
-    if (getpid() == n->pid)
-        return CCOORD_OK;
-    return ccoord__fail(n, CCOORD_EFORKED, "%s: node created in process %ld, used in forked "
-                        "child %ld", fn, (long)n->pid, (long)getpid());
-}
-
 /* Schema, member row and registrations on the api connection. */
 static int join_db(ccoord_node *n)
 {
@@ -259,7 +251,7 @@ int ccoord_join(ccoord_node *node)
     int64_t until;
     if (!node)
         return CCOORD_EINVAL;
-    if ((rc = check_process(node, "ccoord_join")))
+    if ((rc = ccoord__check_process(node, "ccoord_join")))
         return rc;
     if (ccoord__joined(node))
         return ccoord__fail(node, CCOORD_EMISUSE, "ccoord_join: node %s has already joined",
@@ -346,7 +338,7 @@ int ccoord_leave(ccoord_node *node)
     long long term;
     if (!node)
         return CCOORD_EINVAL;
-    if ((rc = check_process(node, "ccoord_leave")))
+    if ((rc = ccoord__check_process(node, "ccoord_leave")))
         return rc;
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_leave: node %s has not joined",
@@ -400,11 +392,19 @@ void ccoord_node_free(ccoord_node *node)
         return;
     }
     if (getpid() != node->pid) {
-        /* A forked child shares the parent's connections and has none of
-         * its threads: touch neither, free only this process's memory. */
-        node->thread_running = node->wd_running = node->ev_running = 0;
-        node->bg_db.conn = node->api_db.conn = NULL;
-    } else if (ccoord__joined(node)) {
+        /* A forked child has copies of the parent's connections, locks and
+         * libdbi instance and none of its threads: a lock may have been
+         * held at the fork, a condition variable may count the parent's
+         * waiters (pthread_cond_destroy would wait for them for ever).
+         * Touch none of them; free this process's copy of the memory. */
+        ccoord__members_clear(node);
+        ccoord__events_free(node);
+        node_identity_free(node);
+        ccoord__forget_error(node);
+        free(node);
+        return;
+    }
+    if (ccoord__joined(node)) {
         ccoord_leave(node);
     }
     ccoord__loop_stop(node);
@@ -424,7 +424,8 @@ void ccoord_node_free(ccoord_node *node)
 
 int ccoord_is_leader(const ccoord_node *node)
 {
-    return node && ccoord__is_leader_now(node) ? 1 : 0;
+    /* a forked child's copy of the leader lease is not its own */
+    return node && getpid() == node->pid && ccoord__is_leader_now(node) ? 1 : 0;
 }
 
 int ccoord_members(ccoord_node *node, char ***ret_ids, size_t *ret_count)
@@ -433,6 +434,8 @@ int ccoord_members(ccoord_node *node, char ***ret_ids, size_t *ret_count)
     size_t i, count;
     if (!node || !ret_ids || !ret_count)
         return CCOORD_EINVAL;
+    if (ccoord__check_process(node, "ccoord_members"))
+        return CCOORD_EFORKED;
     ccoord__lock(node);
     if (!node->joined) {
         ccoord__unlock(node);
@@ -462,6 +465,8 @@ int ccoord_leader(ccoord_node *node, char **ret_id)
     int rc = CCOORD_OK;
     if (!node || !ret_id)
         return CCOORD_EINVAL;
+    if (ccoord__check_process(node, "ccoord_leader"))
+        return CCOORD_EFORKED;
     ccoord__lock(node);
     if (!node->joined)
         rc = CCOORD_ENOTJOINED;

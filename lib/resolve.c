@@ -419,6 +419,8 @@ int ccoord_resolve_tasks(ccoord_node *node)
     int rc;
     if (!node)
         return CCOORD_EINVAL;
+    if (ccoord__check_process(node, "ccoord_resolve_tasks"))
+        return CCOORD_EFORKED;
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_resolve_tasks: node %s has not joined",
                             node->id);

@@ -57,6 +57,8 @@ static int check_task(ccoord_node *n, const char *fn, const char *task)
 {
     if (!n)
         return CCOORD_EINVAL;
+    if (ccoord__check_process(n, fn))
+        return CCOORD_EFORKED;
     if (!ccoord__valid_key(task)) {
         char shown[64];
         ccoord__printable(shown, sizeof shown, task ? task : "(null)", 40);
@@ -201,6 +203,9 @@ int ccoord_acquire_task(ccoord_node *node, const char *task, uint64_t *ret_fence
     uint64_t fence = 0;
     if (!node || !task)
         return CCOORD_EINVAL;
+    /* a forked child's copy of the lease is not its own: it owns nothing */
+    if (ccoord__check_process(node, "ccoord_acquire_task"))
+        return CCOORD_EFORKED;
     pthread_mutex_lock(&node->mu);
     o = ccoord__map_get(node->owned, task);
     if (o && o->granted && o->state == CCOORD_TASK_ACTIVE &&
@@ -228,6 +233,8 @@ int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count)
     int64_t now;
     if (!node || !ret_names || !ret_count)
         return CCOORD_EINVAL;
+    if (ccoord__check_process(node, "ccoord_owned_tasks"))
+        return CCOORD_EFORKED;
     now = ccoord__now_ns();
     ccoord__lock(node);
     count = ccoord__map_count(node->owned);

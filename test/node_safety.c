@@ -20,6 +20,8 @@
  *   stalled leader   the leader stopped resp. cut off inside its pass's
  *                    transaction: the others keep their tasks, one takes
  *                    over within a bound (pgsql and mysql)
+ *   forked child     owns nothing, uses nothing of the parent's, frees
+ *                    (every backend)
  *
  * Both found two owners before a refresh that read "owner = me" was kept
  * from granting after an unregister raced it (lib/task.c, own_gen).
@@ -27,6 +29,10 @@
  */
 #include "cluster.h"
 #include "proxy.h"
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #define IV (100 * tc_time_scale)
 #define NODES 3
@@ -542,6 +548,83 @@ static void test_safety_leader_cut_off_holding_member_rows(void **state)
     stalled_leader("member rows locked", 0);
 }
 
+/* ---- a forked child --------------------------------------------------------- */
+
+/* In the child: what each call must say; the exit code names the first
+ * that did not (0: all as they must be).  Frees both nodes at the end:
+ * on the library before, that deadlocked in pthread_cond_destroy (the
+ * alarm kills it then). */
+static int child_checks(tc_cluster *c, int owner)
+{
+    uint64_t f;
+    char **ids = NULL;
+    size_t n = 0;
+    int i;
+    alarm((unsigned)(10 * tc_time_scale));
+    if (ccoord_acquire_task(c->nodes[owner].node, "fk-0", &f) != CCOORD_EFORKED)
+        return 10; /* the child saw the parent's lease and said yes */
+    for (i = 0; i < c->count; i++)
+        if (ccoord_is_leader(c->nodes[i].node))
+            return 11;
+    if (ccoord_task_register(c->nodes[owner].node, "fk-child") != CCOORD_EFORKED)
+        return 12; /* would have gone over the parent's connection */
+    if (ccoord_members(c->nodes[owner].node, &ids, &n) != CCOORD_EFORKED)
+        return 13;
+    if (!strstr(ccoord_errmsg(c->nodes[owner].node), "forked child"))
+        return 14;
+    for (i = 0; i < c->count; i++)
+        ccoord_node_free(c->nodes[i].node);
+    return 0;
+}
+
+/* Issue 17 item 5: a process that forks while its node owns a task.  The
+ * child must own nothing and reach the database over nothing of the
+ * parent's; its ccoord_node_free must return; the parent's node goes on
+ * as before. */
+static void test_safety_forked_child_owns_nothing(void **state)
+{
+    tc_cluster c;
+    pid_t pid;
+    int i, owner, st = -1;
+    int64_t until;
+    (void)state;
+    tc_init(&c, IV);
+    tc_start(&c, 2);
+    for (i = 0; i < 2; i++)
+        assert_int_equal(ccoord_task_register(c.nodes[i].node, "fk-0"), CCOORD_OK);
+    if (TC_WAIT(30 * IV, tc_all_owned(&c, "fk-", 1)) < 0)
+        fail_msg("fk-0 not owned before the fork");
+    owner = tc_owner(&c, "fk-0", NULL, NULL);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(child_checks(&c, owner));
+    until = tu_now_ms() + 20000L * tc_time_scale;
+    while (waitpid(pid, &st, WNOHANG) == 0 && tu_now_ms() < until)
+        tu_sleep_ms(10);
+    if (tu_now_ms() >= until) {
+        kill(pid, SIGKILL);
+        waitpid(pid, &st, 0);
+        fail_msg("the forked child did not finish");
+    }
+    if (WIFSIGNALED(st))
+        fail_msg("the forked child died of signal %d (SIGALRM: ccoord_node_free hung)",
+                 WTERMSIG(st));
+    if (WEXITSTATUS(st) != 0)
+        fail_msg("the forked child: check %d failed (10 acquire said yes, 11 is_leader, 12 "
+                 "register, 13 members, 14 errmsg)", WEXITSTATUS(st));
+    /* the parent's node is untouched */
+    assert_int_equal(tc_owner(&c, "fk-0", NULL, NULL), owner);
+    for (i = 0; i < 2; i++)
+        assert_int_equal(ccoord_task_register(c.nodes[i].node, "fk-1"), CCOORD_OK);
+    if (TC_WAIT(30 * IV, tc_all_owned(&c, "fk-", 2)) < 0)
+        fail_msg("fk-1 not owned after the child exited");
+    printf("      [%s] forked child: owns nothing, no call reached the parent's connection, "
+           "node_free returned\n", tc_backend);
+    tc_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -552,6 +635,7 @@ int main(void)
         cmocka_unit_test(test_safety_free_while_partitioned),
         cmocka_unit_test(test_safety_leader_stopped_holding_leader_row),
         cmocka_unit_test(test_safety_leader_cut_off_holding_member_rows),
+        cmocka_unit_test(test_safety_forked_child_owns_nothing),
     };
     return tc_run_all("safety", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
