@@ -395,13 +395,12 @@ void ccoord_node_free(ccoord_node *node)
         /* A forked child has copies of the parent's connections, locks and
          * libdbi instance and none of its threads: a lock may have been
          * held at the fork, a condition variable may count the parent's
-         * waiters (pthread_cond_destroy would wait for them for ever).
-         * Touch none of them; free this process's copy of the memory. */
-        ccoord__members_clear(node);
-        ccoord__events_free(node);
-        node_identity_free(node);
+         * waiters (pthread_cond_destroy would wait for them for ever), and
+         * closing a connection would end the parent's session on the
+         * shared socket.  Touch nothing: the copy goes with the child's
+         * exit or exec (freeing only the plain memory would still lose
+         * the connections' objects, which cannot be closed here). */
         ccoord__forget_error(node);
-        free(node);
         return;
     }
     if (ccoord__joined(node)) {
