@@ -500,11 +500,11 @@ int ccoord__db_timed_out(ccoord__db *db)
     return cut;
 }
 
-
 int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_result *ret)
 {
     dbi_result r;
     int own_turn = 0; /* a writing statement outside a transaction */
+    int cut;
     if (!db->conn) {
         int rc = ccoord__db_connect(db, 0);
         if (rc)
@@ -531,12 +531,13 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
     atomic_fetch_add_explicit(&db->statements, 1, memory_order_relaxed);
     pthread_mutex_lock(&db->wd_mu);
     db->deadline_ns = 0;
+    cut = db->cut;
     pthread_mutex_unlock(&db->wd_mu);
     if (own_turn)
         give_turn(db);
     if (!r) {
         conn_error(db, db->conn, what);
-        if (ccoord__db_timed_out(db)) {
+        if (cut) {
             char keep[sizeof db->err];
             memcpy(keep, db->err, sizeof keep);
             ccoord__fmt(db->err, sizeof db->err, "%.600s (cut: no answer within %lld ms)", keep,

@@ -349,11 +349,11 @@ void ccoord__loop_stop_background(ccoord_node *n)
         ccoord__db_abort(&n->bg_db);
         pthread_join(n->thread, NULL);
         n->thread_running = 0;
-        /* a transaction the refused statements left open (its ROLLBACK was
-         * refused too) ends with the connection: on SQLite it held the
-         * file's write lock, and leave's own transaction waited it out */
-        ccoord__db_disconnect(&n->bg_db);
     }
+    /* a transaction the refused statements left open (its ROLLBACK was
+     * refused too) ends with the connection: on SQLite it held the file's
+     * write lock, and leave's own transaction waited it out */
+    ccoord__db_disconnect(&n->bg_db);
     ccoord__db_reopen(&n->bg_db);
 }
 

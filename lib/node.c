@@ -365,7 +365,6 @@ int ccoord_leave(ccoord_node *node)
                      node->api_db.err, node->id);
     ccoord__db_disconnect(&node->api_db);
     pthread_mutex_unlock(&node->api_mu);
-    ccoord__db_disconnect(&node->bg_db);
     ccoord__loop_stop(node); /* the watchdog, now that no statement runs */
 
     ccoord__lock(node);

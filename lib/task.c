@@ -405,15 +405,15 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
     char **stray = NULL;
     size_t nstray = 0, i;
     unsigned long gen;
-    int rc;
+    int rc, stall_ms;
     ccoord__lock(n);
     gen = n->own_gen;
     ccoord__unlock(n);
     rc = read_owned(n, db, &fresh);
     if (rc)
         return rc;
-    if (atomic_load(&n->refresh_stall_ms))
-        ccoord__sleep_ns((int64_t)atomic_load(&n->refresh_stall_ms) * 1000000);
+    if ((stall_ms = atomic_load(&n->refresh_stall_ms)) > 0)
+        ccoord__sleep_ns((int64_t)stall_ms * 1000000);
     ccoord__lock(n);
     if (gen != n->own_gen || n->releasing) {
         /* The read may predate a release of this node's (see
