@@ -527,6 +527,23 @@ static inline int tc_leader(tc_cluster *c, int *ret_leaders)
         tc_r_;                                                      \
     })
 
+/* Registers the tasks "<prefix><0..count-1>" on nodes from .. c->count-1,
+ * then waits up to wait_ms (TC_WAIT) for each to have exactly one owner;
+ * fails the test otherwise, saying when. */
+static inline void tc_register_owned(tc_cluster *c, int from, const char *prefix, int count,
+                                     long wait_ms, const char *when)
+{
+    char name[128];
+    int i, t;
+    for (i = from; i < c->count; i++)
+        for (t = 0; t < count; t++) {
+            snprintf(name, sizeof name, "%s%d", prefix, t);
+            assert_int_equal(ccoord_task_register(c->nodes[i].node, name), CCOORD_OK);
+        }
+    if (TC_WAIT(wait_ms, tc_all_owned(c, prefix, count)) < 0)
+        fail_msg("%s0..%d not all owned %s", prefix, count - 1, when);
+}
+
 /* Adds and joins n nodes (tc_start), waits until each sees all n members
  * (up to wait_ms per node) and until there is a leader (up to 3 s);
  * returns the leader's index. */

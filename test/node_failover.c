@@ -74,8 +74,7 @@ static void pair_start(pair *p)
 /* 3 nodes on the pair, 6 tasks registered on all, all owned. */
 static void start_cluster(tc_cluster *c, const pair *p)
 {
-    int i, t;
-    char name[32];
+    int i;
     for (i = 0; i < NODES; i++) {
         char id[16];
         tc_node *n;
@@ -88,13 +87,7 @@ static void start_cluster(tc_cluster *c, const pair *p)
             fail_msg("pair dsn: %s", ccoord_config_error(cfg));
         tc_join(tc_add_config(c, n, cfg));
     }
-    for (i = 0; i < NODES; i++)
-        for (t = 0; t < TASKS; t++) {
-            snprintf(name, sizeof name, "fo-%d", t);
-            assert_int_equal(ccoord_task_register(c->nodes[i].node, name), CCOORD_OK);
-        }
-    if (TC_WAIT(30 * IV, tc_all_owned(c, "fo-", TASKS)) < 0)
-        fail_msg("the tasks were not all owned on the primary");
+    tc_register_owned(c, 0, "fo-", TASKS, 30 * IV, "on the primary");
 }
 
 /* Kills the primary, promotes the standby; returns when every task is

@@ -153,19 +153,12 @@ static void test_safety_api_churn_never_two_owners(void **state)
     tc_cluster c;
     tc_sampler s;
     churner w[THREADS];
-    char name[32];
     long calls = 0;
-    int i, t;
+    int i;
     (void)state;
     tc_init(&c, IV);
     tc_start(&c, NODES);
-    for (i = 0; i < NODES; i++)
-        for (t = 0; t < TASKS; t++) {
-            snprintf(name, sizeof name, "ch-%d", t);
-            assert_int_equal(ccoord_task_register(c.nodes[i].node, name), CCOORD_OK);
-        }
-    if (TC_WAIT(30 * IV, tc_all_owned(&c, "ch-", TASKS)) < 0)
-        fail_msg("the tasks were not all owned before the churn");
+    tc_register_owned(&c, 0, "ch-", TASKS, 30 * IV, "before the churn");
     tc_sampler_start(&s, &c, "ch-", TASKS);
     for (i = 0; i < THREADS; i++) {
         memset(&w[i], 0, sizeof w[i]);
@@ -253,10 +246,7 @@ static void test_safety_reregister_with_reply_latency(void **state)
         }
         tc_join(tc_add_config(&c, tc_slot(&c, id), cfg));
     }
-    for (i = 0; i < 2; i++)
-        assert_int_equal(ccoord_task_register(c.nodes[i].node, "rr-0"), CCOORD_OK);
-    if (TC_WAIT(30 * slow_iv, tc_all_owned(&c, "rr-", 1)) < 0)
-        fail_msg("rr-0 was not owned before the churn");
+    tc_register_owned(&c, 0, "rr-", 1, 30 * slow_iv, "before the churn");
     tc_sampler_start(&s, &c, "rr-", 1);
     for (i = 0; i < 2; i++) {
         memset(&r[i], 0, sizeof r[i]);
@@ -367,7 +357,7 @@ static void partitioned_exit(int free_too)
     leaver l;
     pthread_t th;
     char port[16], ct[16];
-    int k, stmt_s = 2 * tc_time_scale;
+    int stmt_s = 2 * tc_time_scale;
     /* the background thread may be inside a connection attempt (cut by
      * connect_timeout only: libdbi hands out no socket before it returns),
      * then leave's transaction waits one statement timeout */
@@ -385,14 +375,7 @@ static void partitioned_exit(int free_too)
     assert_int_equal(ccoord_config_set(cfg, "datasource", "connect_timeout", ct), CCOORD_OK);
     t2 = tc_add_config(&c, tc_slot(&c, "node-2"), cfg);
     tc_join(t2);
-    for (k = 0; k < TASKS; k++) {
-        char name[16];
-        snprintf(name, sizeof name, "pt-%d", k);
-        assert_int_equal(ccoord_task_register(c.nodes[0].node, name), CCOORD_OK);
-        assert_int_equal(ccoord_task_register(t2->node, name), CCOORD_OK);
-    }
-    if (TC_WAIT(30 * IV, tc_all_owned(&c, "pt-", TASKS)) < 0)
-        fail_msg("pt-* not owned before the partition");
+    tc_register_owned(&c, 0, "pt-", TASKS, 30 * IV, "before the partition");
     tc_sampler_start(&s, &c, "pt-", TASKS);
     tp_hold(px, 1);
     tu_sleep_ms(3 * IV); /* node-2's background thread now waits on a reply */
@@ -476,8 +459,8 @@ static void stalled_leader(const char *where, int stop)
     tc_sampler s;
     ccoord_config *cfg;
     tc_node *t1;
-    char port[16], name[16];
-    int i, k, revoked[3];
+    char port[16];
+    int i, revoked[3];
     /* MariaDB's idle_transaction_timeout counts whole seconds: its
      * clusters need an interval of 2 s for it to stay within half one */
     long iv = (strcmp(tc_backend, "mysql") == 0 ? 2000 : 300) * tc_time_scale;
@@ -496,13 +479,7 @@ static void stalled_leader(const char *where, int stop)
     tc_join(tc_add(&c, NULL));
     if (TC_WAIT(30 * iv, ccoord_is_leader(t1->node)) < 0)
         fail_msg("node-1 did not lead");
-    for (k = 0; k < TASKS; k++) {
-        snprintf(name, sizeof name, "lk-%d", k);
-        for (i = 1; i < 3; i++)
-            assert_int_equal(ccoord_task_register(c.nodes[i].node, name), CCOORD_OK);
-    }
-    if (TC_WAIT(30 * iv, tc_all_owned(&c, "lk-", TASKS)) < 0)
-        fail_msg("lk-* not owned before the stall");
+    tc_register_owned(&c, 1, "lk-", TASKS, 30 * iv, "before the stall"); /* not node-1's */
     tc_sampler_start(&s, &c, "lk-", TASKS);
     for (i = 0; i < 3; i++)
         revoked[i] = tc_count(&c.nodes[i], 1, CCOORD_TASK_REVOKED, NULL);
@@ -592,10 +569,7 @@ static void test_safety_forked_child_owns_nothing(void **state)
     (void)state;
     tc_init(&c, IV);
     tc_start(&c, 2);
-    for (i = 0; i < 2; i++)
-        assert_int_equal(ccoord_task_register(c.nodes[i].node, "fk-0"), CCOORD_OK);
-    if (TC_WAIT(30 * IV, tc_all_owned(&c, "fk-", 1)) < 0)
-        fail_msg("fk-0 not owned before the fork");
+    tc_register_owned(&c, 0, "fk-", 1, 30 * IV, "before the fork");
     owner = tc_owner(&c, "fk-0", NULL, NULL);
     assert_int_equal(pipe(fds), 0);
     fflush(NULL);

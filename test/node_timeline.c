@@ -40,13 +40,7 @@ static void test_timeline_lost_commits_detected(void **state)
     (void)state;
     tc_init(&c, IV);
     tc_start(&c, NODES);
-    for (i = 0; i < NODES; i++)
-        for (t = 0; t < TASKS; t++) {
-            snprintf(name, sizeof name, "tl-%d", t);
-            assert_int_equal(ccoord_task_register(c.nodes[i].node, name), CCOORD_OK);
-        }
-    if (TC_WAIT(30 * IV, tc_all_owned(&c, "tl-", TASKS)) < 0)
-        fail_msg("the tasks were not all owned");
+    tc_register_owned(&c, 0, "tl-", TASKS, 30 * IV, "before the loss");
     for (t = 0; t < TASKS; t++) {
         snprintf(name, sizeof name, "tl-%d", t);
         tc_owner(&c, name, NULL, &before[t]);
