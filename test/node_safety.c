@@ -89,16 +89,46 @@ static void settle(tc_cluster *c, const char *prefix, int tasks, long bound_ms)
            (long long)(tu_now_ms() - t0));
 }
 
-/* ---- 12 threads, 3 nodes, every call at random ---------------------------- */
+/* ---- churn threads --------------------------------------------------------- */
 
+/* One thread of a churn: its main makes calls until `until`, counts them,
+ * and keeps the first failure's text (every call is legal in these tests:
+ * a failure is a database error, and fails the test). */
 typedef struct churner {
     tc_cluster *c;
+    tc_node *t;     /* reregister_main: its node */
+    unsigned seed;  /* churn_main: its random calls */
+    long period_ms; /* reregister_main: between rounds */
     pthread_t th;
-    unsigned seed;
     int64_t until;
     long calls, errors;
     char err[256];
 } churner;
+
+/* Runs main on w[0..n-1] (their own fields filled in) for churn_ms(), joins
+ * them all, fails on the first whose calls failed; returns the calls. */
+static long run_churners(churner *w, int n, void *(*main_fn)(void *))
+{
+    int64_t until = tu_now_ms() + churn_ms();
+    long calls = 0;
+    int i;
+    for (i = 0; i < n; i++) {
+        w[i].until = until;
+        w[i].calls = w[i].errors = 0;
+        w[i].err[0] = '\0';
+        assert_int_equal(pthread_create(&w[i].th, NULL, main_fn, &w[i]), 0);
+    }
+    for (i = 0; i < n; i++)
+        pthread_join(w[i].th, NULL);
+    for (i = 0; i < n; i++) {
+        calls += w[i].calls;
+        if (w[i].errors)
+            fail_msg("%ld call(s) of thread %d failed, first: %s", w[i].errors, i, w[i].err);
+    }
+    return calls;
+}
+
+/* ---- 12 threads, 3 nodes, every call at random ---------------------------- */
 
 static void *churn_main(void *arg)
 {
@@ -153,27 +183,19 @@ static void test_safety_api_churn_never_two_owners(void **state)
     tc_cluster c;
     tc_sampler s;
     churner w[THREADS];
-    long calls = 0;
+    long calls;
     int i;
     (void)state;
     tc_init(&c, IV);
     tc_start(&c, NODES);
     tc_register_owned(&c, 0, "ch-", TASKS, 30 * IV, "before the churn");
     tc_sampler_start(&s, &c, "ch-", TASKS);
+    memset(w, 0, sizeof w);
     for (i = 0; i < THREADS; i++) {
-        memset(&w[i], 0, sizeof w[i]);
         w[i].c = &c;
         w[i].seed = (unsigned)(i * 7919 + tu_now_ms());
-        w[i].until = tu_now_ms() + churn_ms();
-        assert_int_equal(pthread_create(&w[i].th, NULL, churn_main, &w[i]), 0);
     }
-    for (i = 0; i < THREADS; i++) {
-        pthread_join(w[i].th, NULL);
-        calls += w[i].calls;
-        /* every call is legal here: a database error is a failure */
-        if (w[i].errors)
-            fail_msg("%ld call(s) of thread %d failed, first: %s", w[i].errors, i, w[i].err);
-    }
+    calls = run_churners(w, THREADS, churn_main);
     printf("      [%s] %ld calls by %d threads in %ld ms\n", tc_backend, calls, THREADS,
            churn_ms());
     settle(&c, "ch-", TASKS, 30 * IV);
@@ -193,25 +215,16 @@ static int dsn_port(const tu_ns *ns)
     return atoi(p + 5);
 }
 
-typedef struct reregister {
-    tc_node *t;
-    pthread_t th;
-    long period_ms;
-    int64_t until;
-    long rounds, errors;
-    char err[256];
-} reregister;
-
 static void *reregister_main(void *arg)
 {
-    reregister *r = arg;
+    churner *r = arg;
     while (tu_now_ms() < r->until) {
         int rc = ccoord_task_unregister(r->t->node, "rr-0");
         if (rc == CCOORD_OK)
             rc = ccoord_task_register(r->t->node, "rr-0");
         if (rc != CCOORD_OK && !r->errors++)
             snprintf(r->err, sizeof r->err, "%.40s: %.200s", r->t->id, ccoord_errmsg(r->t->node));
-        r->rounds++;
+        r->calls++;
         tu_sleep_ms(r->period_ms);
     }
     return NULL;
@@ -221,7 +234,7 @@ static void test_safety_reregister_with_reply_latency(void **state)
 {
     tc_cluster c;
     tc_sampler s;
-    reregister r[2];
+    churner r[2];
     tp_proxy *px = NULL;
     ccoord_config *cfg;
     char port[16];
@@ -248,21 +261,16 @@ static void test_safety_reregister_with_reply_latency(void **state)
     }
     tc_register_owned(&c, 0, "rr-", 1, 30 * slow_iv, "before the churn");
     tc_sampler_start(&s, &c, "rr-", 1);
+    memset(r, 0, sizeof r);
     for (i = 0; i < 2; i++) {
-        memset(&r[i], 0, sizeof r[i]);
+        r[i].c = &c;
         r[i].t = &c.nodes[i];
         r[i].period_ms = (i == slow ? 170 : 100) * tc_time_scale;
-        r[i].until = tu_now_ms() + churn_ms();
-        assert_int_equal(pthread_create(&r[i].th, NULL, reregister_main, &r[i]), 0);
     }
-    for (i = 0; i < 2; i++) {
-        pthread_join(r[i].th, NULL);
-        if (r[i].errors)
-            fail_msg("%ld round(s) failed, first: %s", r[i].errors, r[i].err);
-    }
+    run_churners(r, 2, reregister_main);
     printf("      [%s] %ld and %ld rounds of unregister + register, %s's background "
            "replies %d ms late (%ld connections through the proxy)\n",
-           tc_backend, r[0].rounds, r[1].rounds, c.nodes[slow].id, latency, tp_accepted(px));
+           tc_backend, r[0].calls, r[1].calls, c.nodes[slow].id, latency, tp_accepted(px));
     settle(&c, "rr-", 1, 30 * slow_iv);
     tc_sampler_stop(&s);
     tc_free(&c);
