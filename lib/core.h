@@ -13,7 +13,9 @@
  *   api_mu  >  resolve_mu  >  mu  >  ev_mu  >  log_mu
  *
  *   api_mu      serialises API callers on api_db
- *   resolve_mu  one resolution pass at a time (background or API)
+ *   resolve_mu  one resolution pass at a time (background or API), and
+ *               the plugin call in flight; the background thread only
+ *               tries it (never waits on a pass of the API)
  *   mu          the node's in-memory state (views, ownership, lifecycle)
  *   ev_mu       the event queue and the callbacks
  *   log_mu      the log sink
@@ -27,7 +29,9 @@
  *
  * Threads of a joined node: the background thread (lib/loop.c: heartbeat,
  * lease, polls, leader work; the only user of bg_db), the watchdog
- * (lib/loop.c: cuts statements past their deadline), the dispatcher
+ * (lib/loop.c: cuts statements past their deadline), on the leader a
+ * short-lived thread per resolver call (lib/job.c, started by
+ * lib/resolve.c; it takes no node lock but mu, to wake), the dispatcher
  * (here: delivers events; in host-dispatch mode the host's thread calls
  * ccoord_dispatch instead), and the host's own threads calling the API.
  */
@@ -144,6 +148,9 @@ struct ccoord_node {
     _Atomic unsigned long passes; /* written under resolve_mu, read without */
     int64_t next_resolve_ns;
     int resolve_now;
+    struct ccoord__job *rjob; /* the plugin call of a pass, running or not collected */
+    void *rjob_run;           /* its batch and result (resolve.c) */
+    int rjob_warned;          /* "has not returned" logged for it */
     _Atomic int hold_resolution; /* test hook: no background passes */
     _Atomic int refresh_stall_ms; /* test hook: a slow read of the owned tasks */
     /* test hook (mu): called inside the resolution's transaction */

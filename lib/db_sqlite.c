@@ -168,7 +168,6 @@ int ccoord__turn_take(ccoord__turn *t, int64_t timeout_ns)
     turn_waiter w, **pp;
     pthread_condattr_t ca;
     struct timespec ts;
-    int64_t end;
     int rc = 0;
     pthread_mutex_lock(&t->mu);
     if (!t->held && !t->head) {
@@ -187,10 +186,7 @@ int ccoord__turn_take(ccoord__turn *t, int64_t timeout_ns)
     else
         t->head = &w;
     t->tail = &w;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    end = (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec + timeout_ns;
-    ts.tv_sec = (time_t)(end / 1000000000LL);
-    ts.tv_nsec = (long)(end % 1000000000LL);
+    ccoord__mono_after(timeout_ns, &ts);
     while (!w.granted && rc != ETIMEDOUT)
         rc = pthread_cond_timedwait(&w.cv, &t->mu, &ts);
     if (!w.granted) {

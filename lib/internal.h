@@ -79,6 +79,10 @@ int ccoord__parse_long(const char *s, long min, long max, long *ret);
 /* ---- time: CLOCK_BOOTTIME, nanoseconds; never compared across nodes. */
 int64_t ccoord__now_ns(void);
 void ccoord__sleep_ns(int64_t ns);
+struct timespec;
+/* *ts = CLOCK_MONOTONIC now + delta_ns: the absolute time for a
+ * pthread_cond_timedwait on a condition variable set to that clock. */
+void ccoord__mono_after(int64_t delta_ns, struct timespec *ts);
 
 /* ---- a string -> value hash map (owned keys), open addressing. */
 typedef struct ccoord__map ccoord__map;

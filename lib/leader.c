@@ -147,6 +147,15 @@ static void note_leader(ccoord_node *n, const ccoord__poll *pr, int64_t now)
         ccoord__leader_step_down_local(n);
 }
 
+void ccoord__leader_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns)
+{
+    ccoord__lock(n);
+    n->seen_leader_ns = n->seen_leader_ns + gap_ns < now ? n->seen_leader_ns + gap_ns : now;
+    n->seen_lm_ns = n->seen_lm_ns + gap_ns < now ? n->seen_lm_ns + gap_ns : now;
+    ccoord__members_unwatched(n, now, gap_ns);
+    ccoord__unlock(n);
+}
+
 int ccoord__leader_observe(ccoord_node *n, ccoord__db *db, const ccoord__poll *pr)
 {
     int64_t now = ccoord__now_ns();

@@ -14,6 +14,15 @@
  * vacant, names this node from an earlier life, or has not moved for the
  * timeout.  Takes mu. */
 int ccoord__leader_observe(ccoord_node *n, ccoord__db *db, const ccoord__poll *poll);
+/* This node's reads stopped for gap_ns past their normal spacing (an
+ * outage of the database, a partition or stop of this node): the time it
+ * could not watch is nobody's silence.  Every failure-detection timer
+ * (the leader row's, the leader's member row's, each member's) moves
+ * forward by gap_ns, no later than now (gap_ns = now: every timer
+ * restarts now, so after an outage as long as the timeout nobody is
+ * declared dead, nor the leader row taken, before this node has watched
+ * for the timeout).  Takes mu. */
+void ccoord__leader_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns);
 /* Takes the leader row over by compare-and-set on what was seen.
  * CCOORD_OK (leader now), CCOORD_ENOTLEADER (lost the race) or EDB. */
 int ccoord__leader_takeover(ccoord_node *n, ccoord__db *db, const char *seen_node,

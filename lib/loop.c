@@ -43,15 +43,11 @@ static void db_trouble(ccoord_node *n, ccoord__db *db, const char *what)
 /* Sleeps until deadline (CLOCK_BOOTTIME), a wake-up or stop. */
 static void wait_until(ccoord_node *n, int64_t deadline)
 {
-    int64_t now = ccoord__now_ns();
     struct timespec ts;
-    int64_t mono, delta = deadline - now;
+    int64_t delta = deadline - ccoord__now_ns();
     if (delta <= 0)
         return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    mono = (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec + delta;
-    ts.tv_sec = (time_t)(mono / 1000000000);
-    ts.tv_nsec = (long)(mono % 1000000000);
+    ccoord__mono_after(delta, &ts);
     pthread_mutex_lock(&n->mu);
     while (!n->stop && !n->wake) {
         if (pthread_cond_timedwait(&n->cond, &n->mu, &ts) != 0)
@@ -67,6 +63,7 @@ typedef struct loop_state {
     int hb_tick;       /* this step heartbeated */
     ccoord__poll poll; /* what the heartbeat's statement polled, or the poll */
     int failed;        /* a statement of this step failed */
+    int64_t read_ns;   /* when the last poll succeeded */
 } loop_state;
 
 /* ---- the steps ----------------------------------------------------------- */
@@ -151,8 +148,18 @@ static int step_heartbeat(ccoord_node *n, ccoord__db *db, loop_state *ls, int64_
 static int step_poll(ccoord_node *n, ccoord__db *db, loop_state *ls)
 {
     int rc = ls->hb_tick && ls->poll.have ? CCOORD_OK : ccoord__row_poll(db, &ls->poll);
+    int64_t now = ccoord__now_ns();
     if (rc)
         return rc;
+    /* reads come at least once an interval: a longer gap is time this
+     * node did not watch (its own outage, partition or stop); after one
+     * of a whole timeout it watches everybody for a timeout afresh */
+    if (ls->read_ns && now - ls->read_ns > n->interval_ns)
+        ccoord__leader_unwatched(n, now,
+                                 now - ls->read_ns >= n->timeout_ns
+                                     ? now
+                                     : now - ls->read_ns - n->interval_ns);
+    ls->read_ns = now;
     if (ls->poll.group_missing) {
         ccoord__fmt(db->err, sizeof db->err, "group row of %s is missing", n->s.group_id);
         return CCOORD_EDB;
@@ -302,13 +309,7 @@ static void *watchdog_main(void *arg)
         pthread_mutex_unlock(&n->mu);
         ccoord__db_watchdog(&n->bg_db, now);
         ccoord__db_watchdog(&n->api_db, now);
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        ts.tv_sec += (time_t)(period / 1000000000);
-        ts.tv_nsec += (long)(period % 1000000000);
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        ccoord__mono_after(period, &ts);
         pthread_mutex_lock(&n->mu);
         if (!n->wd_stop)
             pthread_cond_timedwait(&n->cond, &n->mu, &ts);

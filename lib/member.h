@@ -35,6 +35,11 @@ void ccoord__members_clear(ccoord_node *n);
  * held), except its predecessor prev_id, whose counter the followers read
  * with the leader row: that past observation (prev_hb first seen at
  * prev_ns) is as good as one made now. */
+/* This node could not read for gap_ns past its normal spacing (an outage,
+ * a partition of its own, a stop): that time is not silence of the
+ * members it watches.  Moves each first-seen time forward by gap_ns, no
+ * later than now (mu held). */
+void ccoord__members_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns);
 void ccoord__members_observe_afresh(ccoord_node *n, int64_t now, const char *prev_id,
                                     long long prev_inc, long long prev_hb, int64_t prev_ns);
 

@@ -310,8 +310,15 @@ static int leave_db(ccoord_node *n, ccoord__db *db, int was_leader, long long te
         ccoord__db_rollback(db);
     if (!rc && was_leader) {
         /* Hand the released tasks over before stepping down, so the new
-         * owners only have to read them. */
-        ccoord__resolve_pass(n, db, 0, n->id);
+         * owners only have to read them; a resolver that has not returned
+         * within the timeout is left behind (the next leader places
+         * them). */
+        int prc = ccoord__resolve_pass(n, db, 0, n->id,
+                                       ccoord__now_ns() + n->timeout_ns);
+        if (prc != CCOORD_OK && prc != CCOORD_ENOTLEADER)
+            ccoord__log(n, CCOORD_LOG_WARN,
+                        "Leaving without handing the tasks over (the next leader places them): %s",
+                        db->err);
         ccoord__leader_vacate(n, db, term);
     }
     return rc;
@@ -406,6 +413,7 @@ void ccoord_node_free(ccoord_node *node)
         ccoord_leave(node);
     }
     ccoord__loop_stop(node);
+    ccoord__resolve_stop(node);
     ccoord__dispatch_stop(node);
     ccoord__db_destroy(&node->bg_db);
     ccoord__db_destroy(&node->api_db);

@@ -13,6 +13,7 @@
 
 #include <dlfcn.h>
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,7 +52,8 @@ struct ccoord__resolver {
     char *path;   /* file, or "(built-in)" */
     ccoord_resolver_ops ops;
     void *state;
-    const ccoord__kvlist *params;
+    ccoord__kvlist params; /* a copy: a plugin abandoned in resolve outlives the node */
+    pthread_mutex_t log_mu; /* log_fn and log_ctx, cut by ccoord__resolver_orphan */
     ccoord__log_fn log_fn;
     void *log_ctx;
     ccoord_resolver_host host;
@@ -74,8 +76,10 @@ static void h_free(void *p)
 static void h_log(void *ctx, int level, const char *msg)
 {
     ccoord__resolver *r = ctx;
+    pthread_mutex_lock(&r->log_mu);
     if (r->log_fn && msg)
         r->log_fn(r->log_ctx, level, msg);
+    pthread_mutex_unlock(&r->log_mu);
 }
 
 static int h_config_get(void *ctx, const char *key, const char **ret)
@@ -84,7 +88,7 @@ static int h_config_get(void *ctx, const char *key, const char **ret)
     const ccoord__kv *kv;
     if (!key || !ret)
         return CCOORD_EINVAL;
-    kv = r->params ? ccoord__kvlist_find(r->params, key) : NULL;
+    kv = ccoord__kvlist_find(&r->params, key);
     if (!kv)
         return CCOORD_ENOTFOUND;
     *ret = kv->value;
@@ -344,10 +348,10 @@ static int take_ops(ccoord__resolver *r, const ccoord_resolver_ops *ops, const c
 static int check_keys(ccoord__resolver *r, char *err, size_t errlen)
 {
     size_t i, k;
-    if (!r->ops.config_keys || !r->params)
+    if (!r->ops.config_keys)
         return CCOORD_OK;
-    for (i = 0; i < r->params->count; i++) {
-        const ccoord__kv *kv = &r->params->items[i];
+    for (i = 0; i < r->params.count; i++) {
+        const ccoord__kv *kv = &r->params.items[i];
         int known = 0;
         for (k = 0; r->ops.config_keys[k]; k++)
             if (strcmp(r->ops.config_keys[k], kv->key) == 0)
@@ -468,6 +472,17 @@ static int init_plugin(ccoord__resolver *r, char *err, size_t errlen)
     return rc == CCOORD_ECONFIG || rc == CCOORD_ENOMEM || rc == CCOORD_EABI ? rc : CCOORD_EPLUGIN;
 }
 
+/* dlclose and free, no fini. */
+static void resolver_destroy(ccoord__resolver *r)
+{
+    if (r->handle)
+        dlclose(r->handle);
+    ccoord__kvlist_free(&r->params);
+    pthread_mutex_destroy(&r->log_mu);
+    free(r->path);
+    free(r);
+}
+
 int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
                           const ccoord__kvlist *params, ccoord__log_fn log_fn, void *log_ctx,
                           ccoord__resolver **ret, char *err, size_t errlen)
@@ -483,14 +498,14 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
         return rc;
     if (!(r = ccoord__calloc(1, sizeof *r)))
         return CCOORD_ENOMEM;
-    r->params = params;
+    pthread_mutex_init(&r->log_mu, NULL);
     r->log_fn = log_fn;
     r->log_ctx = log_ctx;
     host_table(&r->host);
     builtin = bi && absent(path);
     r->path = ccoord__strdup(builtin ? "(built into libclustercoord)" : path);
-    if (!r->path) {
-        free(r);
+    if (!r->path || (params && ccoord__kvlist_copy(&r->params, params) != CCOORD_OK)) {
+        resolver_destroy(r);
         return CCOORD_ENOMEM;
     }
     if (builtin)
@@ -507,10 +522,7 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
         *ret = r;
         return CCOORD_OK;
     }
-    if (r->handle)
-        dlclose(r->handle);
-    free(r->path);
-    free(r);
+    resolver_destroy(r);
     return rc;
 }
 
@@ -519,10 +531,15 @@ void ccoord__resolver_unload(ccoord__resolver *r)
     if (!r)
         return;
     r->ops.fini(r->state);
-    if (r->handle)
-        dlclose(r->handle);
-    free(r->path);
-    free(r);
+    resolver_destroy(r);
+}
+
+void ccoord__resolver_orphan(ccoord__resolver *r)
+{
+    pthread_mutex_lock(&r->log_mu);
+    r->log_fn = NULL;
+    r->log_ctx = NULL;
+    pthread_mutex_unlock(&r->log_mu);
 }
 
 const char *ccoord__resolver_name(const ccoord__resolver *r)

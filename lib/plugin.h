@@ -29,12 +29,16 @@ typedef void (*ccoord__log_fn)(void *log_ctx, int level, const char *msg);
  * [task_resolver] key the plugin does not list, a failing init (whose
  * message is passed on).  Failure leaves nothing loaded.
  * Returns CCOORD_OK, CCOORD_EPLUGIN, CCOORD_EABI, CCOORD_ECONFIG or
- * CCOORD_ENOMEM.  params must outlive the resolver. */
+ * CCOORD_ENOMEM.  params is copied. */
 int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
                           const ccoord__kvlist *params, ccoord__log_fn log_fn,
                           void *log_ctx, ccoord__resolver **ret, char *err, size_t errlen);
-/* fini + dlclose.  Accepts NULL. */
+/* fini + dlclose.  Accepts NULL.  Not while resolve runs. */
 void ccoord__resolver_unload(ccoord__resolver *r);
+/* Cuts the plugin's log_msg off its sink (it then goes nowhere), for a
+ * resolver whose resolve still runs after its node is freed: log_ctx is
+ * not used again once this returns. */
+void ccoord__resolver_orphan(ccoord__resolver *r);
 /* The plugin's name and version, for log lines. */
 const char *ccoord__resolver_name(const ccoord__resolver *r);
 const char *ccoord__resolver_version(const ccoord__resolver *r);

@@ -8,6 +8,8 @@
  */
 #include "resolve.h"
 
+#include "job.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -360,47 +362,192 @@ static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_writ
     return rc;
 }
 
+/* ---- the plugin call, on a thread of its own ---------------------------- */
+
+/* A pass's batch, the resolver it runs on and what it returned.  The
+ * plugin runs on a job thread (job.c), so one that sleeps or loops holds
+ * up placement only: the heartbeat goes on, and leave and
+ * ccoord_node_free() stop waiting for it after a bound. */
+typedef struct run {
+    pass ps;
+    ccoord__resolver *r;
+    int rc;
+    char err[512];
+} run;
+
+static void run_free(run *ru)
+{
+    pass_free(&ru->ps);
+    free(ru);
+}
+
+static void run_plugin(void *arg)
+{
+    run *ru = arg;
+    ru->rc = ccoord__resolver_run(ru->r, ru->ps.members, ru->ps.member_count, ru->ps.tasks,
+                                  ru->ps.task_count, ru->ps.assign, ru->err, sizeof ru->err);
+}
+
+/* A plugin call its node gave up on returned at last: it ends with it. */
+static void run_orphan(void *arg)
+{
+    run *ru = arg;
+    ccoord__resolver_unload(ru->r);
+    run_free(ru);
+}
+
+static void wake_node(void *ctx)
+{
+    ccoord__wake(ctx);
+}
+
+static long long ms_since(int64_t t)
+{
+    return (long long)((ccoord__now_ns() - t) / 1000000);
+}
+
+/* The refusal while the plugin call runs (db->err set). */
+static int still_running(ccoord_node *n, ccoord__db *db)
+{
+    ccoord__fmt(db->err, sizeof db->err,
+                "resolver %s has not returned after %lld ms (its placements are written when "
+                "it returns)",
+                ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+    return CCOORD_EPLUGIN;
+}
+
+/* The plugin call returned (resolve_mu held): its placements are written
+ * on db, as compare-and-sets under the leader check, so a batch read
+ * long ago places nothing on a member that left or a task placed since. */
+static int collect(ccoord_node *n, ccoord__db *db)
+{
+    run *ru = n->rjob_run;
+    size_t written = 0;
+    int rc = ru->rc;
+    if (n->rjob_warned)
+        ccoord__log(n, CCOORD_LOG_INFO, "Resolver %s returned after %lld ms",
+                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+    ccoord__job_finish(n->rjob);
+    n->rjob = NULL;
+    n->rjob_run = NULL;
+    n->rjob_warned = 0;
+    if (rc) {
+        ccoord__fmt(db->err, sizeof db->err, "resolver %s: %s",
+                    ccoord__resolver_name(n->resolver), ru->err);
+        ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", db->err);
+    } else if (!ccoord__is_leader_now(n)) {
+        rc = CCOORD_ENOTLEADER;
+    } else {
+        rc = write_pass(n, db, &ru->ps, &written);
+    }
+    atomic_fetch_add(&n->passes, 1);
+    if (!rc && written) {
+        ccoord__log(n, CCOORD_LOG_DEBUG, "Resolved %zu of %zu unassigned task(s) with resolver %s",
+                    written, ru->ps.task_count, ccoord__resolver_name(n->resolver));
+        ccoord__request_refresh(n);
+    }
+    run_free(ru);
+    return rc;
+}
+
 /* ---- the pass ------------------------------------------------------------ */
 
-int ccoord__resolve_pass(ccoord_node *n, ccoord__db *db, int cleanup, const char *exclude)
+/* One pass, no plugin call in flight (resolve_mu held): reads the batch,
+ * starts the plugin and waits for it until deadline_ns.  CCOORD_EPLUGIN
+ * with still_running's text when it has not returned by then; the call
+ * stays in n->rjob for the next collector. */
+static int pass_locked(ccoord_node *n, ccoord__db *db, int cleanup, const char *exclude,
+                       int64_t deadline_ns)
 {
-    pass ps;
-    int rc;
-    size_t written = 0;
-    char err[512];
+    run *ru;
+    int rc = cleanup ? cleanup_tx(n, db) : CCOORD_OK;
+    if (rc)
+        return rc;
+    if (!(ru = ccoord__calloc(1, sizeof *ru)))
+        return CCOORD_ENOMEM;
+    rc = read_batch(db, &ru->ps, exclude);
+    if (rc || !ru->ps.task_count || !ru->ps.member_count) {
+        atomic_fetch_add(&n->passes, 1);
+        run_free(ru);
+        return rc;
+    }
+    ru->r = n->resolver;
+    if (ccoord__job_start(run_plugin, ru, wake_node, n, &n->rjob) != CCOORD_OK) {
+        run_free(ru);
+        ccoord__fmt(db->err, sizeof db->err, "cannot start a thread for resolver %s",
+                    ccoord__resolver_name(n->resolver));
+        return CCOORD_ENOMEM;
+    }
+    n->rjob_run = ru;
+    if (!ccoord__job_wait(n->rjob, deadline_ns))
+        return still_running(n, db);
+    return collect(n, db);
+}
+
+int ccoord__resolve_pass(ccoord_node *n, ccoord__db *db, int cleanup, const char *exclude,
+                         int64_t deadline_ns)
+{
+    int rc = CCOORD_OK;
     if (!ccoord__is_leader_now(n))
         return CCOORD_ENOTLEADER;
     pthread_mutex_lock(&n->resolve_mu);
-    memset(&ps, 0, sizeof ps);
-    rc = cleanup ? cleanup_tx(n, db) : CCOORD_OK;
-    if (!rc)
-        rc = read_batch(db, &ps, exclude);
-    if (!rc && ps.task_count && ps.member_count) {
-        rc = ccoord__resolver_run(n->resolver, ps.members, ps.member_count, ps.tasks,
-                                  ps.task_count, ps.assign, err, sizeof err);
-        if (rc) {
-            ccoord__fmt(db->err, sizeof db->err, "resolver %s: %s",
-                        ccoord__resolver_name(n->resolver), err);
-            ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", db->err);
-        } else {
-            rc = write_pass(n, db, &ps, &written);
-        }
+    if (n->rjob) {
+        if (!ccoord__job_wait(n->rjob, deadline_ns))
+            rc = still_running(n, db);
+        else
+            rc = collect(n, db);
     }
-    atomic_fetch_add(&n->passes, 1);
+    /* the earlier batch had this node as a member: a fresh one follows */
+    if (rc != CCOORD_EPLUGIN && rc != CCOORD_ENOMEM && ccoord__is_leader_now(n))
+        rc = pass_locked(n, db, cleanup, exclude, deadline_ns);
     pthread_mutex_unlock(&n->resolve_mu);
-    if (!rc && written) {
-        ccoord__log(n, CCOORD_LOG_DEBUG, "Resolved %zu of %zu unassigned task(s) with resolver %s",
-                    written, ps.task_count, ccoord__resolver_name(n->resolver));
-        ccoord__request_refresh(n);
-    }
-    pass_free(&ps);
     return rc;
+}
+
+/* A plugin call still running (resolve_mu held): collected when it
+ * returned; otherwise one WARN once it has run for the timeout. */
+static void check_running(ccoord_node *n, ccoord__db *db)
+{
+    if (ccoord__job_wait(n->rjob, 0)) {
+        collect(n, db);
+        return;
+    }
+    if (!n->rjob_warned &&
+        ccoord__now_ns() - ccoord__job_started_ns(n->rjob) >= n->timeout_ns) {
+        n->rjob_warned = 1;
+        ccoord__log(n, CCOORD_LOG_WARN,
+                    "Resolver %s has not returned after %lld ms; tasks wait for placement "
+                    "(the heartbeat goes on)",
+                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+    }
 }
 
 void ccoord__resolve_if_due(ccoord_node *n, ccoord__db *db, int changed)
 {
     int64_t now = ccoord__now_ns();
     int due;
+    /* never wait here for a pass of the API: the heartbeat is this
+     * thread's */
+    if (pthread_mutex_trylock(&n->resolve_mu) != 0) {
+        if (changed) {
+            ccoord__lock(n);
+            n->resolve_now = 1;
+            ccoord__unlock(n);
+        }
+        return;
+    }
+    if (n->rjob) {
+        check_running(n, db);
+        if (n->rjob) {
+            if (changed) {
+                ccoord__lock(n);
+                n->resolve_now = 1;
+                ccoord__unlock(n);
+            }
+            pthread_mutex_unlock(&n->resolve_mu);
+            return;
+        }
+    }
     ccoord__lock(n);
     due = changed || n->resolve_now || now >= n->next_resolve_ns;
     n->resolve_now = 0;
@@ -410,8 +557,33 @@ void ccoord__resolve_if_due(ccoord_node *n, ccoord__db *db, int changed)
     if (due && ccoord__is_leader_now(n) && !atomic_load(&n->hold_resolution)) {
         unsigned long next = atomic_load(&n->passes) + 1;
         int cleanup = next % (unsigned long)n->s.resolving_frequency == 0;
-        ccoord__resolve_pass(n, db, cleanup, NULL);
+        /* a plugin that returns within an eighth of an interval is written
+         * in this step; a slower one is collected by a later step */
+        if (pass_locked(n, db, cleanup, NULL, ccoord__now_ns() + n->interval_ns / 8) ==
+                CCOORD_EPLUGIN &&
+            n->rjob)
+            ccoord__log(n, CCOORD_LOG_DEBUG, "Task resolution: %s", db->err);
     }
+    pthread_mutex_unlock(&n->resolve_mu);
+}
+
+void ccoord__resolve_stop(ccoord_node *n)
+{
+    pthread_mutex_lock(&n->resolve_mu);
+    if (n->rjob && ccoord__job_wait(n->rjob, 0)) {
+        ccoord__job_finish(n->rjob);
+        run_free(n->rjob_run);
+    } else if (n->rjob) {
+        ccoord__log(n, CCOORD_LOG_WARN,
+                    "Resolver %s has not returned after %lld ms; it is unloaded when it returns",
+                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+        ccoord__resolver_orphan(n->resolver);
+        ccoord__job_abandon(n->rjob, run_orphan);
+        n->resolver = NULL;
+    }
+    n->rjob = NULL;
+    n->rjob_run = NULL;
+    pthread_mutex_unlock(&n->resolve_mu);
 }
 
 int ccoord_resolve_tasks(ccoord_node *node)
@@ -428,7 +600,7 @@ int ccoord_resolve_tasks(ccoord_node *node)
         return ccoord__fail(node, CCOORD_ENOTLEADER,
                             "ccoord_resolve_tasks: node %s is not the leader", node->id);
     pthread_mutex_lock(&node->api_mu);
-    rc = ccoord__resolve_pass(node, &node->api_db, 0, NULL);
+    rc = ccoord__resolve_pass(node, &node->api_db, 0, NULL, ccoord__now_ns() + node->timeout_ns);
     if (rc == CCOORD_EDB || rc == CCOORD_EPLUGIN || rc == CCOORD_ENOMEM)
         ccoord__fail(node, rc, "ccoord_resolve_tasks: %s", node->api_db.err);
     else if (rc == CCOORD_ENOTLEADER)

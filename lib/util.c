@@ -293,6 +293,15 @@ void ccoord__sleep_ns(int64_t ns)
     }
 }
 
+void ccoord__mono_after(int64_t delta_ns, struct timespec *ts)
+{
+    int64_t mono;
+    clock_gettime(CLOCK_MONOTONIC, ts);
+    mono = (int64_t)ts->tv_sec * 1000000000 + ts->tv_nsec + delta_ns;
+    ts->tv_sec = (time_t)(mono / 1000000000);
+    ts->tv_nsec = (long)(mono % 1000000000);
+}
+
 /* ---- hash map -------------------------------------------------------- */
 
 typedef struct map_slot {

@@ -22,6 +22,15 @@
  *                    over within a bound (pgsql and mysql)
  *   forked child     owns nothing, uses nothing of the parent's, frees
  *                    (every backend)
+ *   outage           the database stops answering every node for four
+ *                    timeouts, the leader comes back half a timeout after
+ *                    the others: nobody is evicted before its evictor has
+ *                    watched it for a timeout again (pgsql and mysql)
+ *   slow resolver    the leader's plugin sleeps 6 timeouts: it stays the
+ *                    leader, the task is placed when it returns
+ *   stuck resolver   the plugin never returns: leave and free return, the
+ *                    next leader places the task, the plugin is unloaded
+ *                    when it returns at last (both every backend)
  *
  * Both found two owners before a refresh that read "owner = me" was kept
  * from granting after an unregister raced it (lib/task.c, own_gen).
@@ -30,6 +39,7 @@
 #include "cluster.h"
 #include "proxy.h"
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -625,6 +635,230 @@ static void test_safety_forked_child_owns_nothing(void **state)
     tc_free(&c);
 }
 
+/* ---- an outage of the database for every node ---------------------------- */
+
+/* Node id, its database traffic through px. */
+static tc_node *add_proxied(tc_cluster *c, const char *id, tp_proxy *px)
+{
+    ccoord_config *cfg = tc_config(c, id);
+    char port[16];
+    snprintf(port, sizeof port, "%d", tp_port(px));
+    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
+    return tc_add_config(c, tc_slot(c, id), cfg);
+}
+
+/* Issue 17 item 5: the database stops answering every node for four
+ * timeouts; then it answers node-2 and node-3 again, and the leader,
+ * node-1, half a timeout later (its reconnect is slower).  No node may
+ * declare another dead before it has watched it for a timeout after its
+ * own reads came back: the others were as cut off as it was.  On the
+ * library before, node-2 took the leader row over at its first read and
+ * evicted node-1 at once, counting the outage as node-1's silence ("no
+ * heartbeat for 898 ms" in the issue). */
+static void test_safety_outage_no_eviction_before_watching(void **state)
+{
+    tc_cluster c;
+    tc_sampler s;
+    tp_proxy *px1, *px23;
+    long timeout = 3 * IV, outage = 4 * timeout;
+    int64_t released, first = -1;
+    int i, evictions = 0;
+    (void)state;
+    if (strcmp(tc_backend, "sqlite3") == 0)
+        skip(); /* no network between a node and its file */
+    tc_init(&c, IV);
+    px1 = tp_start("127.0.0.1", dsn_port(&c.ns));
+    px23 = tp_start("127.0.0.1", dsn_port(&c.ns));
+    assert_true(px1 && px23);
+    tc_join(add_proxied(&c, "node-1", px1));
+    if (TC_WAIT(30 * IV, ccoord_is_leader(c.nodes[0].node)) < 0)
+        fail_msg("node-1 did not lead");
+    tc_join(add_proxied(&c, "node-2", px23));
+    tc_join(add_proxied(&c, "node-3", px23));
+    tc_register_owned(&c, 0, "ou-", TASKS, 30 * IV, "before the outage");
+    tc_sampler_start(&s, &c, "ou-", TASKS);
+    tp_hold(px1, 1);
+    tp_hold(px23, 1);
+    tu_sleep_ms(outage);
+    tp_hold(px23, 0);
+    released = tu_now_ms();
+    tu_sleep_ms(timeout / 2);
+    tp_hold(px1, 0);
+    if (TC_WAIT(40 * IV, tc_all_owned(&c, "ou-", TASKS)) < 0)
+        fail_msg("ou-* not owned again after the outage");
+    tu_sleep_ms(2 * timeout); /* an eviction after watching may still come */
+    tc_sampler_stop(&s);
+    for (i = 0; i < c.count; i++) {
+        int64_t at = tc_logged_at(&c.nodes[i], "Evicted member");
+        if (at >= 0) {
+            evictions++;
+            if (first < 0 || at < first)
+                first = at;
+        }
+    }
+    if (evictions)
+        printf("      [%s] outage of %ld ms (timeout %ld): %d node(s) evicted a member, the "
+               "first %lld ms after the outage ended\n",
+               tc_backend, outage, timeout, evictions, (long long)(first - released));
+    else
+        printf("      [%s] outage of %ld ms (timeout %ld), the leader back %ld ms after the "
+               "others: nobody evicted\n",
+               tc_backend, outage, timeout, timeout / 2);
+    if (evictions && first - released < timeout)
+        fail_msg("a member was evicted %lld ms after the outage ended, before its evictor "
+                 "had watched it for the timeout (%ld ms)",
+                 (long long)(first - released), timeout);
+    tc_free(&c);
+    tp_stop(px1);
+    tp_stop(px23);
+}
+
+/* ---- a slow or stuck resolver plugin ------------------------------------ */
+
+/* node-1's configuration with test/plugins/t_slow and its keys. */
+static ccoord_config *slow_config(tc_cluster *c, const char *const *keys)
+{
+    const char *pd = getenv("CCOORD_TEST_PLUGINDIR");
+    ccoord_config *cfg = tc_config(c, "node-1");
+    int k;
+    assert_int_equal(ccoord_config_set(cfg, "task_handling", "plugin_dir",
+                                       pd && *pd ? pd : "build/test/plugins"),
+                     CCOORD_OK);
+    assert_int_equal(ccoord_config_set(cfg, "task_handling", "resolver_class", "t_slow"),
+                     CCOORD_OK);
+    for (k = 0; keys[k]; k += 2)
+        if (ccoord_config_set(cfg, "task_resolver", keys[k], keys[k + 1]) != CCOORD_OK)
+            fail_msg("config: %s", ccoord_config_error(cfg));
+    return cfg;
+}
+
+/* Issue 17 item 4: the leader's plugin sleeps six timeouts in every
+ * pass.  The leader keeps its heartbeat and its leadership (nobody evicts
+ * it, nobody else leads) and the tasks are placed when the plugin
+ * returns.  On the library before, the plugin ran on the heartbeat
+ * thread: the leader was evicted while it slept, again at every pass. */
+static void test_safety_slow_resolver_keeps_the_leader(void **state)
+{
+    tc_cluster c;
+    tc_node *t1;
+    char ms[32];
+    long timeout = 3 * IV, sleep_ms = 6 * timeout, bound = sleep_ms + 20 * IV;
+    const char *keys[] = {"sleep_ms", ms, NULL};
+    int i, removed[3];
+    int64_t t0;
+    (void)state;
+    snprintf(ms, sizeof ms, "%ld", sleep_ms);
+    tc_init(&c, IV);
+    t1 = tc_add_config(&c, tc_slot(&c, "node-1"), slow_config(&c, keys));
+    tc_join(t1);
+    if (TC_WAIT(30 * IV, ccoord_is_leader(t1->node)) < 0)
+        fail_msg("node-1 did not lead");
+    tc_join(tc_add(&c, NULL));
+    tc_join(tc_add(&c, NULL));
+    for (i = 0; i < 3; i++)
+        removed[i] = tc_count(&c.nodes[i], 0, CCOORD_MEMBER_REMOVED, NULL) +
+                     tc_count(&c.nodes[i], 0, CCOORD_MEMBER_SELF_EVICTED, NULL);
+    t0 = tu_now_ms();
+    for (i = 1; i < 3; i++)
+        assert_int_equal(ccoord_task_register(c.nodes[i].node, "sr-0"), CCOORD_OK);
+    /* the leader stays the leader and a member while its plugin sleeps */
+    while (tc_owner(&c, "sr-0", NULL, NULL) < 0 && tu_now_ms() - t0 < bound) {
+        if (!ccoord_is_leader(t1->node))
+            fail_msg("node-1 lost the leadership %lld ms into its plugin's %ld ms sleep",
+                     (long long)(tu_now_ms() - t0), sleep_ms);
+        tu_sleep_ms(5);
+    }
+    if (tc_owner(&c, "sr-0", NULL, NULL) < 0)
+        fail_msg("sr-0 not placed within %ld ms (the plugin sleeps %ld ms)", bound, sleep_ms);
+    printf("      [%s] plugin sleeping %ld ms (timeout %ld): sr-0 placed after %lld ms, "
+           "node-1 led throughout\n",
+           tc_backend, sleep_ms, timeout, (long long)(tu_now_ms() - t0));
+    for (i = 0; i < 3; i++)
+        if (tc_count(&c.nodes[i], 0, CCOORD_MEMBER_REMOVED, NULL) +
+                tc_count(&c.nodes[i], 0, CCOORD_MEMBER_SELF_EVICTED, NULL) !=
+            removed[i])
+            fail_msg("%s saw a member removed while the plugin slept", c.nodes[i].id);
+    if (!tc_logged(t1, "has not returned after") || !tc_logged(t1, "returned after"))
+        fail_msg("node-1 did not log the slow plugin (\"has not returned after\", \"Resolver "
+                 "t_slow returned after\")");
+    tc_free(&c);
+}
+
+static int file_exists(void *path)
+{
+    return access(path, F_OK) == 0;
+}
+
+/* Issue 17 item 4: the leader's plugin never returns.  Its heartbeat goes
+ * on, ccoord_leave returns after the timeout (the tasks go to the next
+ * leader), ccoord_node_free returns at once, and when the plugin returns
+ * at last its thread unloads it (fini runs; its log line goes nowhere).
+ * On the library before, ccoord_leave waited for the background thread,
+ * which sat in the plugin, for ever. */
+static void test_safety_stuck_resolver_leave_and_free(void **state)
+{
+    tc_cluster c;
+    tc_node *t1;
+    leaver l;
+    pthread_t th;
+    char dir[] = "/tmp/ccoord-stuck.XXXXXX", hold[64], fini[64];
+    const char *keys[] = {"hold_file", hold, "fini_file", fini, NULL};
+    long timeout = 3 * IV, bound = timeout + 20 * IV;
+    int64_t t0;
+    int fd;
+    (void)state;
+    assert_non_null(mkdtemp(dir));
+    snprintf(hold, sizeof hold, "%s/release", dir);
+    snprintf(fini, sizeof fini, "%s/unloaded", dir);
+    tc_init(&c, IV);
+    t1 = tc_add_config(&c, tc_slot(&c, "node-1"), slow_config(&c, keys));
+    tc_join(t1);
+    if (TC_WAIT(30 * IV, ccoord_is_leader(t1->node)) < 0)
+        fail_msg("node-1 did not lead");
+    tc_join(tc_add(&c, NULL)); /* the stock resolver */
+    assert_int_equal(ccoord_task_register(c.nodes[1].node, "st-0"), CCOORD_OK);
+    if (TC_WAIT(4 * timeout + 20 * IV, tc_logged(t1, "has not returned after")) < 0)
+        fail_msg("node-1 did not log its stuck plugin");
+    assert_true(ccoord_is_leader(t1->node));
+    assert_int_equal(tc_owner(&c, "st-0", NULL, NULL), -1);
+    assert_int_equal(tc_count(&c.nodes[1], 0, CCOORD_MEMBER_REMOVED, NULL), 0);
+
+    memset(&l, 0, sizeof l);
+    l.node = t1->node;
+    assert_int_equal(pthread_create(&th, NULL, leave_main, &l), 0);
+    if (tu_wait(leaver_done, &l, bound) < 0) {
+        fd = open(hold, O_WRONLY | O_CREAT, 0600); /* let it finish, to clean up */
+        close(fd);
+        pthread_join(th, NULL);
+        fail_msg("ccoord_leave did not return within %ld ms of a stuck plugin (it returned "
+                 "%lld ms after the call, once the plugin did)",
+                 bound, (long long)l.took_ms);
+    }
+    pthread_join(th, NULL);
+    assert_int_equal(l.rc, CCOORD_OK);
+    assert_true(tc_logged(t1, "Leaving without handing the tasks over"));
+    if (TC_WAIT(30 * IV, tc_owner(&c, "st-0", NULL, NULL) == 1) < 0)
+        fail_msg("st-0 not placed by node-2 after node-1 left");
+    t0 = tu_now_ms();
+    ccoord_node_free(t1->node);
+    t1->node = NULL;
+    printf("      [%s] stuck plugin: ccoord_leave %lld ms (timeout %ld), ccoord_node_free "
+           "%lld ms\n",
+           tc_backend, (long long)l.took_ms, timeout, (long long)(tu_now_ms() - t0));
+    assert_true(tu_now_ms() - t0 < 10 * IV);
+    assert_true(tc_logged(t1, "it is unloaded when it returns"));
+    assert_false(file_exists(fini));
+    fd = open(hold, O_WRONLY | O_CREAT, 0600);
+    assert_true(fd >= 0);
+    close(fd);
+    if (tu_wait(file_exists, fini, 30 * IV) < 0)
+        fail_msg("the abandoned plugin was not unloaded when it returned (no %s)", fini);
+    unlink(fini);
+    unlink(hold);
+    rmdir(dir);
+    tc_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -636,6 +870,9 @@ int main(void)
         cmocka_unit_test(test_safety_leader_stopped_holding_leader_row),
         cmocka_unit_test(test_safety_leader_cut_off_holding_member_rows),
         cmocka_unit_test(test_safety_forked_child_owns_nothing),
+        cmocka_unit_test(test_safety_outage_no_eviction_before_watching),
+        cmocka_unit_test(test_safety_slow_resolver_keeps_the_leader),
+        cmocka_unit_test(test_safety_stuck_resolver_leave_and_free),
     };
     return tc_run_all("safety", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }

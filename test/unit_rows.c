@@ -297,6 +297,12 @@ static int owner_count(fixture *f, const char *owner)
     return atoi(value(f, "SELECT COUNT(*) FROM %stasks WHERE owner = '%s'", owner));
 }
 
+/* A pass that waits up to 10 s for the plugin. */
+static int pass_now(fixture *f, int cleanup, const char *exclude)
+{
+    return ccoord__resolve_pass(f->node, f->db, cleanup, exclude, ccoord__now_ns() + 10000000000LL);
+}
+
 static void test_resolve_pass_places_on_registering_members_only(void **state)
 {
     fixture *f = *state;
@@ -306,10 +312,10 @@ static void test_resolve_pass_places_on_registering_members_only(void **state)
     add_tasks(f, "me", both, 4);
     add_tasks(f, "b", both, 4);
     add_tasks(f, "b", only_b, 2);
-    assert_int_equal(ccoord__resolve_pass(f->node, f->db, 0, NULL), CCOORD_ENOTLEADER);
+    assert_int_equal(pass_now(f, 0, NULL), CCOORD_ENOTLEADER);
     assert_int_equal(owner_count(f, "me") + owner_count(f, "b"), 0);
     make_leader(f);
-    assert_int_equal(ccoord__resolve_pass(f->node, f->db, 0, NULL), CCOORD_OK);
+    assert_int_equal(pass_now(f, 0, NULL), CCOORD_OK);
     assert_int_equal(owner_count(f, "me") + owner_count(f, "b"), 6);
     assert_string_equal(value(f, "SELECT owner FROM %stasks WHERE name = '%s'", "y1"), "b");
     assert_string_equal(value(f, "SELECT owner FROM %stasks WHERE name = '%s'", "y2"), "b");
@@ -331,12 +337,12 @@ static void test_resolve_pass_excludes_and_cleans_up(void **state)
     assert_int_equal(ccoord__row_tasks_assign(f->db, "dead", tasks, 1, &rows), CCOORD_OK);
     make_leader(f);
     /* a leaving leader places nothing on itself */
-    assert_int_equal(ccoord__resolve_pass(f->node, f->db, 0, "me"), CCOORD_OK);
+    assert_int_equal(pass_now(f, 0, "me"), CCOORD_OK);
     assert_int_equal(owner_count(f, "me"), 0);
     assert_int_equal(owner_count(f, "b"), 2);
     assert_int_equal(owner_count(f, "dead"), 1);
     /* cleanup: the task of a node without member row is released and placed */
-    assert_int_equal(ccoord__resolve_pass(f->node, f->db, 1, "me"), CCOORD_OK);
+    assert_int_equal(pass_now(f, 1, "me"), CCOORD_OK);
     assert_int_equal(owner_count(f, "dead"), 0);
     assert_int_equal(owner_count(f, "b"), 3);
     assert_string_equal(value(f, "SELECT COUNT(*) FROM %stask_nodes WHERE node_id = 'dead'%s",
@@ -354,7 +360,7 @@ static void test_resolve_pass_fenced_by_leader_row(void **state)
     /* another node took the row: this node still believes it leads */
     assert_int_equal(ccoord__row_leader_take(f->db, "other", "me", 1, 0, &rows), CCOORD_OK);
     assert_int_equal(rows, 1);
-    assert_int_equal(ccoord__resolve_pass(f->node, f->db, 0, NULL), CCOORD_ENOTLEADER);
+    assert_int_equal(pass_now(f, 0, NULL), CCOORD_ENOTLEADER);
     assert_non_null(strstr(f->db->err, "leader row no longer holds node me, term 1"));
     assert_int_equal(owner_count(f, "me"), 0); /* nothing written */
 }
