@@ -11,6 +11,7 @@
 #include "cluster.h"
 
 #include <dirent.h>
+#include <malloc.h>
 
 #define IV (100 * tc_time_scale) /* heartbeat interval in ms */
 #define TIMEOUT (3 * IV) /* heartbeat_max_retry 3 */
@@ -612,6 +613,43 @@ static void test_membership_api_misuse_errors(void **state)
     tc_free(&c);
 }
 
+/* Bytes the process holds from malloc now. */
+static size_t heap_in_use(void)
+{
+    struct mallinfo2 mi = mallinfo2();
+    return mi.uordblks + mi.hblkhd;
+}
+
+/* Issue 17 item 5: a SQLite cluster at a 20 ms heartbeat holds its
+ * memory flat.  On the library before, every poll lost what
+ * libdbd-sqlite3 read to guess the types of its joined columns (the
+ * tables went by aliases): the heap grew by 1.8 MB in these 5 s,
+ * 3.3 MB a minute at 100 ms in the issue.  Not under a sanitizer or
+ * valgrind (a slower clock, their own allocator), whose leak checks see
+ * the same loss. */
+static void test_membership_sqlite_poll_keeps_memory_flat(void **state)
+{
+    tc_cluster c;
+    size_t before, after;
+    long grown;
+    (void)state;
+    if (strcmp(tc_backend, "sqlite3") != 0 || tc_time_scale > 1)
+        skip();
+    tc_init(&c, 20);
+    tc_start(&c, 2);
+    assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
+    tu_sleep_ms(1000); /* caches and the view settle */
+    before = heap_in_use();
+    tu_sleep_ms(5000);
+    after = heap_in_use();
+    grown = (long)after - (long)before;
+    print_message("      [%s] 2 nodes at a 20 ms heartbeat: heap %+ld bytes in 5 s\n", tc_backend,
+                  grown);
+    if (grown > 64 * 1024)
+        fail_msg("the heap grew by %ld bytes in 5 s of polls (a leak per statement)", grown);
+    tc_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -631,6 +669,7 @@ int main(void)
         cmocka_unit_test(test_membership_hostile_ids_stored_verbatim),
         cmocka_unit_test(test_membership_leave_and_free_leave_no_thread),
         cmocka_unit_test(test_membership_api_misuse_errors),
+        cmocka_unit_test(test_membership_sqlite_poll_keeps_memory_flat),
     };
     return tc_run_all("membership", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;
 }
