@@ -10,12 +10,13 @@
  * Locks, in the only order in which they are ever nested (take a later
  * one while holding an earlier one, never the reverse):
  *
- *   api_mu  >  resolve_mu  >  mu  >  ev_mu  >  log_mu
+ *   resolve_mu  >  gate  >  api_mu  >  mu  >  ev_mu  >  log_mu
  *
- *   api_mu      serialises API callers on api_db
- *   resolve_mu  one resolution pass at a time (background or API), and
- *               the plugin call in flight; the background thread only
- *               tries it (never waits on a pass of the API)
+ *   resolve_mu  the resolution pass in flight (one at a time); the
+ *               background thread only tries it (never waits)
+ *   gate        a pass's own (resolve.c): held while the pass reads or
+ *               writes, so ccoord_node_free can give it up safely
+ *   api_mu      serialises API callers and resolution passes on api_db
  *   mu          the node's in-memory state (views, ownership, lifecycle)
  *   ev_mu       the event queue and the callbacks
  *   log_mu      the log sink
@@ -30,8 +31,9 @@
  * Threads of a joined node: the background thread (lib/loop.c: heartbeat,
  * lease, polls, leader work; the only user of bg_db), the watchdog
  * (lib/loop.c: cuts statements past their deadline), on the leader a
- * short-lived thread per resolver call (lib/job.c, started by
- * lib/resolve.c; it takes no node lock but mu, to wake), the dispatcher
+ * short-lived thread per resolution pass (lib/job.c, started by
+ * lib/resolve.c: batch read and placements on api_db, the plugin in
+ * between with no lock held), the dispatcher
  * (here: delivers events; in host-dispatch mode the host's thread calls
  * ccoord_dispatch instead), and the host's own threads calling the API.
  */
@@ -148,7 +150,7 @@ struct ccoord_node {
     _Atomic unsigned long passes; /* written under resolve_mu, read without */
     int64_t next_resolve_ns;
     int resolve_now;
-    struct ccoord__job *rjob; /* the plugin call of a pass, running or not collected */
+    struct ccoord__job *rjob; /* the pass in flight, running or not collected */
     void *rjob_run;           /* its batch and result (resolve.c) */
     int rjob_warned;          /* "has not returned" logged for it */
     _Atomic int hold_resolution; /* test hook: no background passes */

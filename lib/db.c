@@ -182,15 +182,31 @@ static int set_opt(dbi_conn c, const char *k, const char *v)
 
 /* How long the server lets a session sit idle inside a transaction
  * before it ends the session (rolling back, releasing its row locks):
- * half an interval, at least 50 ms.  Every transaction here runs its
- * statements back to back, so only a stopped or cut-off node gets there;
- * meanwhile the others wait on its locks (a leader's lock of the member
- * rows holds up every heartbeat), and their leases, renewed each
- * interval, must outlast the wait. */
-static long idle_tx_ms(const ccoord__db *db)
+ * half an interval, at least 50 ms, and at least four round trips of
+ * this connection (rtt_ns, the slowest statement of its set-up).  Every
+ * transaction here runs its statements back to back, so only a stopped
+ * or cut-off node gets there; meanwhile the others wait on its locks (a
+ * leader's lock of the member rows holds up every heartbeat), and their
+ * leases, renewed each interval, must outlast the wait.  A node far from
+ * its database spends a round trip idle between two statements of any
+ * transaction: under a limit shorter than that it could never commit one
+ * (with 25 ms each way and a 100 ms interval every join failed). */
+static long idle_tx_ms(const ccoord__db *db, int64_t rtt_ns)
 {
-    long ms = db->s->heartbeat_interval_ms / 2;
+    long ms = db->s->heartbeat_interval_ms / 2, trips = (long)(4 * rtt_ns / 1000000);
+    if (ms < trips)
+        ms = trips;
     return ms < 50 ? 50 : ms;
+}
+
+/* Runs sql (no result) and raises *slowest to how long it took. */
+static int exec_timed(ccoord__db *db, const char *what, const char *sql, int64_t *slowest)
+{
+    int64_t t0 = ccoord__now_ns();
+    int rc = ccoord__db_exec(db, what, sql, NULL);
+    if (ccoord__now_ns() - t0 > *slowest)
+        *slowest = ccoord__now_ns() - t0;
+    return rc;
 }
 
 /* 1 when the MySQL-protocol server is MariaDB (VERSION() says so). */
@@ -214,6 +230,7 @@ static int session_setup(ccoord__db *db)
     char sql[160];
     long ms = (long)(db->stmt_timeout_ns / 1000000);
     long secs = ms / 1000 > 0 ? ms / 1000 : 1;
+    int64_t rtt = 0; /* the slowest set-up statement: a round trip at least */
     switch (db->dialect) {
     case CCOORD__SQLITE:
         /* WAL: readers never block the writer; several processes may share
@@ -225,23 +242,23 @@ static int session_setup(ccoord__db *db)
     case CCOORD__PGSQL:
         ccoord__fmt(sql, sizeof sql, "SET statement_timeout = %ld", ms);
         /* libpq prints server notices to stderr; a library must not */
-        if (ccoord__db_exec(db, "silence notices", "SET client_min_messages = WARNING", NULL) ||
-            ccoord__db_exec(db, "set client encoding", "SET client_encoding = 'UTF8'", NULL) ||
-            ccoord__db_exec(db, "set statement timeout", sql, NULL))
+        if (exec_timed(db, "silence notices", "SET client_min_messages = WARNING", &rtt) ||
+            exec_timed(db, "set client encoding", "SET client_encoding = 'UTF8'", &rtt) ||
+            exec_timed(db, "set statement timeout", sql, &rtt))
             return CCOORD_EDB;
         ccoord__fmt(sql, sizeof sql, "SET lock_timeout = %ld", ms);
-        if (ccoord__db_exec(db, "set lock timeout", sql, NULL))
+        if (exec_timed(db, "set lock timeout", sql, &rtt))
             return CCOORD_EDB;
         ccoord__fmt(sql, sizeof sql, "SET idle_in_transaction_session_timeout = %ld",
-                    idle_tx_ms(db));
+                    idle_tx_ms(db, rtt));
         if (ccoord__db_exec(db, "set idle-in-transaction timeout", sql, NULL))
             return CCOORD_EDB;
         break;
     case CCOORD__MYSQL:
-        if (ccoord__db_exec(db, "set names", "SET NAMES utf8mb4 COLLATE utf8mb4_bin", NULL))
+        if (exec_timed(db, "set names", "SET NAMES utf8mb4 COLLATE utf8mb4_bin", &rtt))
             return CCOORD_EDB;
         ccoord__fmt(sql, sizeof sql, "SET SESSION innodb_lock_wait_timeout = %ld", secs);
-        if (ccoord__db_exec(db, "set lock wait timeout", sql, NULL))
+        if (exec_timed(db, "set lock wait timeout", sql, &rtt))
             return CCOORD_EDB;
         if (ccoord__db_exec(db, "set transaction isolation",
                             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", NULL))
@@ -249,7 +266,7 @@ static int session_setup(ccoord__db *db)
         if (is_mariadb(db)) {
             /* whole seconds only (MySQL has no such limit) */
             ccoord__fmt(sql, sizeof sql, "SET SESSION idle_transaction_timeout = %ld",
-                        (idle_tx_ms(db) + 999) / 1000);
+                        (idle_tx_ms(db, rtt) + 999) / 1000);
             if (ccoord__db_exec(db, "set idle transaction timeout", sql, NULL))
                 return CCOORD_EDB;
         }

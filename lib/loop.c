@@ -223,7 +223,7 @@ static void step_leader(ccoord_node *n, ccoord__db *db, int changed)
     if (!ccoord__is_leader_now(n))
         return;
     evicted_any = ccoord__leader_evict_dead(n, db);
-    ccoord__resolve_if_due(n, db, changed || evicted_any);
+    ccoord__resolve_if_due(n, changed || evicted_any);
 }
 
 /* Sleeps until the next heartbeat or poll, the lease's end (so REVOKED

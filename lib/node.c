@@ -291,9 +291,8 @@ int ccoord_join(ccoord_node *node)
 }
 
 /* One transaction: the member row deleted, this node's tasks released
- * and registrations deleted, the group version and removals bumped.  As
- * leader it then hands the released tasks over and steps down. */
-static int leave_db(ccoord_node *n, ccoord__db *db, int was_leader, long long term)
+ * and registrations deleted, the group version and removals bumped. */
+static int leave_db(ccoord_node *n, ccoord__db *db)
 {
     int rc = ccoord__db_begin(db);
     if (!rc)
@@ -308,20 +307,23 @@ static int leave_db(ccoord_node *n, ccoord__db *db, int was_leader, long long te
         rc = ccoord__db_commit(db);
     else
         ccoord__db_rollback(db);
-    if (!rc && was_leader) {
-        /* Hand the released tasks over before stepping down, so the new
-         * owners only have to read them; a resolver that has not returned
-         * within the timeout is left behind (the next leader places
-         * them). */
-        int prc = ccoord__resolve_pass(n, db, 0, n->id,
-                                       ccoord__now_ns() + n->timeout_ns);
-        if (prc != CCOORD_OK && prc != CCOORD_ENOTLEADER)
-            ccoord__log(n, CCOORD_LOG_WARN,
-                        "Leaving without handing the tasks over (the next leader places them): %s",
-                        db->err);
-        ccoord__leader_vacate(n, db, term);
-    }
     return rc;
+}
+
+/* As leader, after leave_db: hands the released tasks over before
+ * stepping down, so the new owners only have to read them.  A pass that
+ * has not ended within the timeout is left behind (the next leader
+ * places the tasks).  api_mu not held. */
+static void leave_hand_over(ccoord_node *n, long long term)
+{
+    char err[512];
+    int rc = ccoord__resolve_pass(n, 0, n->id, ccoord__now_ns() + n->timeout_ns, err, sizeof err);
+    if (rc != CCOORD_OK && rc != CCOORD_ENOTLEADER)
+        ccoord__log(n, CCOORD_LOG_WARN,
+                    "Leaving without handing the tasks over (the next leader places them): %s", err);
+    pthread_mutex_lock(&n->api_mu);
+    ccoord__leader_vacate(n, &n->api_db, term);
+    pthread_mutex_unlock(&n->api_mu);
 }
 
 /* Stops owning before anything is written: REVOKED goes out first.  In
@@ -358,18 +360,22 @@ int ccoord_leave(ccoord_node *node)
     ccoord__unlock(node);
 
     pthread_mutex_lock(&node->api_mu);
-    rc = leave_db(node, &node->api_db, was_leader, term);
+    rc = leave_db(node, &node->api_db);
     if (rc != CCOORD_OK && !ccoord__db_timed_out(&node->api_db)) {
         /* Retry once on a fresh connection (not after a statement that got
          * no answer in time: a partition would hold the retry as long);
          * otherwise the leader evicts us after the timeout, which is also
          * safe. */
         ccoord__db_disconnect(&node->api_db);
-        rc = leave_db(node, &node->api_db, was_leader, term);
+        rc = leave_db(node, &node->api_db);
     }
     if (rc != CCOORD_OK)
         ccoord__fail(node, rc, "ccoord_leave: %s (the cluster will evict node %s after the timeout)",
                      node->api_db.err, node->id);
+    pthread_mutex_unlock(&node->api_mu);
+    if (rc == CCOORD_OK && was_leader)
+        leave_hand_over(node, term);
+    pthread_mutex_lock(&node->api_mu);
     ccoord__db_disconnect(&node->api_db);
     pthread_mutex_unlock(&node->api_mu);
     ccoord__loop_stop(node); /* the watchdog, now that no statement runs */

@@ -362,33 +362,116 @@ static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_writ
     return rc;
 }
 
-/* ---- the plugin call, on a thread of its own ---------------------------- */
+/* ---- a pass, on a thread of its own ---------------------------------------- */
 
-/* A pass's batch, the resolver it runs on and what it returned.  The
- * plugin runs on a job thread (job.c), so one that sleeps or loops holds
- * up placement only: the heartbeat goes on, and leave and
- * ccoord_node_free() stop waiting for it after a bound. */
+/* One pass runs on a job thread (job.c) from start to end: it reads the
+ * batch and writes the placements on the API connection (api_mu held for
+ * each of those two steps only) and runs the plugin in between with no
+ * lock held.  So neither a plugin that sleeps or loops nor the pass's
+ * round trips to a distant database hold up the background thread's
+ * heartbeat, and leave and ccoord_node_free() stop waiting for a pass
+ * after a bound.  gate lets ccoord__resolve_stop() give a pass up: after
+ * that it touches the node no more. */
 typedef struct run {
     pass ps;
+    ccoord_node *n;
     ccoord__resolver *r;
+    char *exclude;
+    int cleanup;
+    pthread_mutex_t gate;
+    int abandoned; /* gate */
     int rc;
-    char err[512];
+    size_t written;
+    char err[512]; /* when rc */
 } run;
 
 static void run_free(run *ru)
 {
     pass_free(&ru->ps);
+    pthread_mutex_destroy(&ru->gate);
+    free(ru->exclude);
     free(ru);
 }
 
-static void run_plugin(void *arg)
+/* 1 with the gate held, or 0: the node gave the pass up. */
+static int gate_enter(run *ru)
 {
-    run *ru = arg;
-    ru->rc = ccoord__resolver_run(ru->r, ru->ps.members, ru->ps.member_count, ru->ps.tasks,
-                                  ru->ps.task_count, ru->ps.assign, ru->err, sizeof ru->err);
+    pthread_mutex_lock(&ru->gate);
+    if (!ru->abandoned)
+        return 1;
+    pthread_mutex_unlock(&ru->gate);
+    return 0;
 }
 
-/* A plugin call its node gave up on returned at last: it ends with it. */
+/* Reads the batch on the API connection (gate held). */
+static int pass_read(run *ru)
+{
+    ccoord_node *n = ru->n;
+    ccoord__db *db = &n->api_db;
+    int rc;
+    pthread_mutex_lock(&n->api_mu);
+    rc = ccoord__is_leader_now(n) ? CCOORD_OK : CCOORD_ENOTLEADER;
+    if (!rc && ru->cleanup)
+        rc = cleanup_tx(n, db);
+    if (!rc)
+        rc = read_batch(db, &ru->ps, ru->exclude);
+    if (rc)
+        ccoord__fmt(ru->err, sizeof ru->err, "%s", db->err);
+    pthread_mutex_unlock(&n->api_mu);
+    return rc;
+}
+
+/* Writes the placements on the API connection (gate held), by
+ * compare-and-set under the leader check: a batch read long ago places
+ * nothing on a member that left or a task placed since. */
+static int pass_write(run *ru)
+{
+    ccoord_node *n = ru->n;
+    ccoord__db *db = &n->api_db;
+    int rc;
+    pthread_mutex_lock(&n->api_mu);
+    rc = ccoord__is_leader_now(n) ? write_pass(n, db, &ru->ps, &ru->written) : CCOORD_ENOTLEADER;
+    if (rc)
+        ccoord__fmt(ru->err, sizeof ru->err, "%s", db->err);
+    pthread_mutex_unlock(&n->api_mu);
+    return rc;
+}
+
+static void run_pass(void *arg)
+{
+    run *ru = arg;
+    ccoord_node *n = ru->n;
+    char err[512];
+    int rc;
+    if (!gate_enter(ru))
+        return;
+    rc = pass_read(ru);
+    pthread_mutex_unlock(&ru->gate);
+    if (!rc && ru->ps.task_count && ru->ps.member_count) {
+        rc = ccoord__resolver_run(ru->r, ru->ps.members, ru->ps.member_count, ru->ps.tasks,
+                                  ru->ps.task_count, ru->ps.assign, err, sizeof err);
+        if (!gate_enter(ru))
+            return;
+        if (rc) {
+            ccoord__fmt(ru->err, sizeof ru->err, "resolver %s: %s",
+                        ccoord__resolver_name(ru->r), err);
+            ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", ru->err);
+        } else {
+            rc = pass_write(ru);
+        }
+        if (!rc && ru->written) {
+            ccoord__log(n, CCOORD_LOG_DEBUG,
+                        "Resolved %zu of %zu unassigned task(s) with resolver %s", ru->written,
+                        ru->ps.task_count, ccoord__resolver_name(ru->r));
+            ccoord__request_refresh(n);
+        }
+        pthread_mutex_unlock(&ru->gate);
+    }
+    ru->rc = rc;
+    atomic_fetch_add(&n->passes, 1);
+}
+
+/* A pass its node gave up on returned at last: the resolver ends with it. */
 static void run_orphan(void *arg)
 {
     run *ru = arg;
@@ -406,123 +489,81 @@ static long long ms_since(int64_t t)
     return (long long)((ccoord__now_ns() - t) / 1000000);
 }
 
-/* The refusal while the plugin call runs (db->err set). */
-static int still_running(ccoord_node *n, ccoord__db *db)
+/* Starts a pass (resolve_mu held, none running). */
+static int start_pass(ccoord_node *n, int cleanup, const char *exclude, char *err, size_t errlen)
 {
-    ccoord__fmt(db->err, sizeof db->err,
-                "resolver %s has not returned after %lld ms (its placements are written when "
-                "it returns)",
-                ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
-    return CCOORD_EPLUGIN;
+    run *ru = ccoord__calloc(1, sizeof *ru);
+    if (!ru || (exclude && !(ru->exclude = ccoord__strdup(exclude)))) {
+        free(ru);
+        ccoord__fmt(err, errlen, "out of memory");
+        return CCOORD_ENOMEM;
+    }
+    ru->n = n;
+    ru->r = n->resolver;
+    ru->cleanup = cleanup;
+    pthread_mutex_init(&ru->gate, NULL);
+    if (ccoord__job_start(run_pass, ru, wake_node, n, &n->rjob) != CCOORD_OK) {
+        run_free(ru);
+        ccoord__fmt(err, errlen, "cannot start a thread for a resolution pass");
+        return CCOORD_ENOMEM;
+    }
+    n->rjob_run = ru;
+    n->rjob_warned = 0;
+    return CCOORD_OK;
 }
 
-/* The plugin call returned (resolve_mu held): its placements are written
- * on db, as compare-and-sets under the leader check, so a batch read
- * long ago places nothing on a member that left or a task placed since. */
-static int collect(ccoord_node *n, ccoord__db *db)
+/* The pass in flight returned (resolve_mu held): its status and detail. */
+static int collect(ccoord_node *n, char *err, size_t errlen)
 {
     run *ru = n->rjob_run;
-    size_t written = 0;
     int rc = ru->rc;
     if (n->rjob_warned)
         ccoord__log(n, CCOORD_LOG_INFO, "Resolver %s returned after %lld ms",
                     ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
     ccoord__job_finish(n->rjob);
+    if (rc && err)
+        ccoord__fmt(err, errlen, "%s", ru->err);
+    run_free(ru);
     n->rjob = NULL;
     n->rjob_run = NULL;
     n->rjob_warned = 0;
-    if (rc) {
-        ccoord__fmt(db->err, sizeof db->err, "resolver %s: %s",
-                    ccoord__resolver_name(n->resolver), ru->err);
-        ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", db->err);
-    } else if (!ccoord__is_leader_now(n)) {
-        rc = CCOORD_ENOTLEADER;
-    } else {
-        rc = write_pass(n, db, &ru->ps, &written);
-    }
-    atomic_fetch_add(&n->passes, 1);
-    if (!rc && written) {
-        ccoord__log(n, CCOORD_LOG_DEBUG, "Resolved %zu of %zu unassigned task(s) with resolver %s",
-                    written, ru->ps.task_count, ccoord__resolver_name(n->resolver));
-        ccoord__request_refresh(n);
-    }
-    run_free(ru);
     return rc;
 }
 
-/* ---- the pass ------------------------------------------------------------ */
-
-/* One pass, no plugin call in flight (resolve_mu held): reads the batch,
- * starts the plugin and waits for it until deadline_ns.  CCOORD_EPLUGIN
- * with still_running's text when it has not returned by then; the call
- * stays in n->rjob for the next collector. */
-static int pass_locked(ccoord_node *n, ccoord__db *db, int cleanup, const char *exclude,
-                       int64_t deadline_ns)
+/* Waits for the pass in flight until deadline_ns (resolve_mu held):
+ * collected, or CCOORD_EPLUGIN with err saying it still runs. */
+static int wait_pass(ccoord_node *n, int64_t deadline_ns, char *err, size_t errlen)
 {
-    run *ru;
-    int rc = cleanup ? cleanup_tx(n, db) : CCOORD_OK;
-    if (rc)
-        return rc;
-    if (!(ru = ccoord__calloc(1, sizeof *ru)))
-        return CCOORD_ENOMEM;
-    rc = read_batch(db, &ru->ps, exclude);
-    if (rc || !ru->ps.task_count || !ru->ps.member_count) {
-        atomic_fetch_add(&n->passes, 1);
-        run_free(ru);
-        return rc;
-    }
-    ru->r = n->resolver;
-    if (ccoord__job_start(run_plugin, ru, wake_node, n, &n->rjob) != CCOORD_OK) {
-        run_free(ru);
-        ccoord__fmt(db->err, sizeof db->err, "cannot start a thread for resolver %s",
-                    ccoord__resolver_name(n->resolver));
-        return CCOORD_ENOMEM;
-    }
-    n->rjob_run = ru;
-    if (!ccoord__job_wait(n->rjob, deadline_ns))
-        return still_running(n, db);
-    return collect(n, db);
+    if (ccoord__job_wait(n->rjob, deadline_ns))
+        return collect(n, err, errlen);
+    ccoord__fmt(err, errlen,
+                "a resolution pass has not ended after %lld ms (resolver %s; what it places is "
+                "written when it returns)",
+                ms_since(ccoord__job_started_ns(n->rjob)), ccoord__resolver_name(n->resolver));
+    return CCOORD_EPLUGIN;
 }
 
-int ccoord__resolve_pass(ccoord_node *n, ccoord__db *db, int cleanup, const char *exclude,
-                         int64_t deadline_ns)
+int ccoord__resolve_pass(ccoord_node *n, int cleanup, const char *exclude, int64_t deadline_ns,
+                         char *err, size_t errlen)
 {
     int rc = CCOORD_OK;
     if (!ccoord__is_leader_now(n))
         return CCOORD_ENOTLEADER;
     pthread_mutex_lock(&n->resolve_mu);
-    if (n->rjob) {
-        if (!ccoord__job_wait(n->rjob, deadline_ns))
-            rc = still_running(n, db);
-        else
-            rc = collect(n, db);
+    /* the background thread's pass first: the plugin runs one call at a
+     * time, and that batch had this node as a member */
+    if (n->rjob)
+        rc = wait_pass(n, deadline_ns, err, errlen);
+    if (rc != CCOORD_EPLUGIN) {
+        rc = start_pass(n, cleanup, exclude, err, errlen);
+        if (!rc)
+            rc = wait_pass(n, deadline_ns, err, errlen);
     }
-    /* the earlier batch had this node as a member: a fresh one follows */
-    if (rc != CCOORD_EPLUGIN && rc != CCOORD_ENOMEM && ccoord__is_leader_now(n))
-        rc = pass_locked(n, db, cleanup, exclude, deadline_ns);
     pthread_mutex_unlock(&n->resolve_mu);
     return rc;
 }
 
-/* A plugin call still running (resolve_mu held): collected when it
- * returned; otherwise one WARN once it has run for the timeout. */
-static void check_running(ccoord_node *n, ccoord__db *db)
-{
-    if (ccoord__job_wait(n->rjob, 0)) {
-        collect(n, db);
-        return;
-    }
-    if (!n->rjob_warned &&
-        ccoord__now_ns() - ccoord__job_started_ns(n->rjob) >= n->timeout_ns) {
-        n->rjob_warned = 1;
-        ccoord__log(n, CCOORD_LOG_WARN,
-                    "Resolver %s has not returned after %lld ms; tasks wait for placement "
-                    "(the heartbeat goes on)",
-                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
-    }
-}
-
-void ccoord__resolve_if_due(ccoord_node *n, ccoord__db *db, int changed)
+void ccoord__resolve_if_due(ccoord_node *n, int changed)
 {
     int64_t now = ccoord__now_ns();
     int due;
@@ -536,17 +577,24 @@ void ccoord__resolve_if_due(ccoord_node *n, ccoord__db *db, int changed)
         }
         return;
     }
+    if (n->rjob && ccoord__job_wait(n->rjob, 0))
+        collect(n, NULL, 0); /* the pass logged its failure itself */
     if (n->rjob) {
-        check_running(n, db);
-        if (n->rjob) {
-            if (changed) {
-                ccoord__lock(n);
-                n->resolve_now = 1;
-                ccoord__unlock(n);
-            }
-            pthread_mutex_unlock(&n->resolve_mu);
-            return;
+        if (!n->rjob_warned && now - ccoord__job_started_ns(n->rjob) >= n->timeout_ns) {
+            n->rjob_warned = 1;
+            ccoord__log(n, CCOORD_LOG_WARN,
+                        "Resolver %s has not returned after %lld ms; tasks wait for placement "
+                        "(the heartbeat goes on)",
+                        ccoord__resolver_name(n->resolver),
+                        ms_since(ccoord__job_started_ns(n->rjob)));
         }
+        if (changed) {
+            ccoord__lock(n);
+            n->resolve_now = 1;
+            ccoord__unlock(n);
+        }
+        pthread_mutex_unlock(&n->resolve_mu);
+        return;
     }
     ccoord__lock(n);
     due = changed || n->resolve_now || now >= n->next_resolve_ns;
@@ -556,38 +604,42 @@ void ccoord__resolve_if_due(ccoord_node *n, ccoord__db *db, int changed)
     ccoord__unlock(n);
     if (due && ccoord__is_leader_now(n) && !atomic_load(&n->hold_resolution)) {
         unsigned long next = atomic_load(&n->passes) + 1;
-        int cleanup = next % (unsigned long)n->s.resolving_frequency == 0;
-        /* a plugin that returns within an eighth of an interval is written
-         * in this step; a slower one is collected by a later step */
-        if (pass_locked(n, db, cleanup, NULL, ccoord__now_ns() + n->interval_ns / 8) ==
-                CCOORD_EPLUGIN &&
-            n->rjob)
-            ccoord__log(n, CCOORD_LOG_DEBUG, "Task resolution: %s", db->err);
+        char err[256];
+        if (start_pass(n, next % (unsigned long)n->s.resolving_frequency == 0, NULL, err,
+                       sizeof err) != CCOORD_OK)
+            ccoord__log(n, CCOORD_LOG_WARN, "Task resolution: %s", err);
     }
     pthread_mutex_unlock(&n->resolve_mu);
 }
 
 void ccoord__resolve_stop(ccoord_node *n)
 {
+    run *ru;
     pthread_mutex_lock(&n->resolve_mu);
+    ru = n->rjob_run;
     if (n->rjob && ccoord__job_wait(n->rjob, 0)) {
-        ccoord__job_finish(n->rjob);
-        run_free(n->rjob_run);
+        collect(n, NULL, 0);
     } else if (n->rjob) {
         ccoord__log(n, CCOORD_LOG_WARN,
                     "Resolver %s has not returned after %lld ms; it is unloaded when it returns",
                     ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+        /* waits for a read or write of the pass in progress (bounded by
+         * the statement timeout), then the pass touches the node no more */
+        pthread_mutex_lock(&ru->gate);
+        ru->abandoned = 1;
+        pthread_mutex_unlock(&ru->gate);
         ccoord__resolver_orphan(n->resolver);
         ccoord__job_abandon(n->rjob, run_orphan);
         n->resolver = NULL;
+        n->rjob = NULL;
+        n->rjob_run = NULL;
     }
-    n->rjob = NULL;
-    n->rjob_run = NULL;
     pthread_mutex_unlock(&n->resolve_mu);
 }
 
 int ccoord_resolve_tasks(ccoord_node *node)
 {
+    char err[512];
     int rc;
     if (!node)
         return CCOORD_EINVAL;
@@ -599,13 +651,12 @@ int ccoord_resolve_tasks(ccoord_node *node)
     if (!ccoord__is_leader_now(node))
         return ccoord__fail(node, CCOORD_ENOTLEADER,
                             "ccoord_resolve_tasks: node %s is not the leader", node->id);
-    pthread_mutex_lock(&node->api_mu);
-    rc = ccoord__resolve_pass(node, &node->api_db, 0, NULL, ccoord__now_ns() + node->timeout_ns);
+    err[0] = '\0';
+    rc = ccoord__resolve_pass(node, 0, NULL, ccoord__now_ns() + node->timeout_ns, err, sizeof err);
     if (rc == CCOORD_EDB || rc == CCOORD_EPLUGIN || rc == CCOORD_ENOMEM)
-        ccoord__fail(node, rc, "ccoord_resolve_tasks: %s", node->api_db.err);
+        ccoord__fail(node, rc, "ccoord_resolve_tasks: %s", err);
     else if (rc == CCOORD_ENOTLEADER)
         ccoord__fail(node, rc, "ccoord_resolve_tasks: node %s lost the leadership", node->id);
-    pthread_mutex_unlock(&node->api_mu);
     ccoord__wake(node);
     return rc;
 }

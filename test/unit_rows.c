@@ -300,7 +300,9 @@ static int owner_count(fixture *f, const char *owner)
 /* A pass that waits up to 10 s for the plugin. */
 static int pass_now(fixture *f, int cleanup, const char *exclude)
 {
-    return ccoord__resolve_pass(f->node, f->db, cleanup, exclude, ccoord__now_ns() + 10000000000LL);
+    char err[512];
+    return ccoord__resolve_pass(f->node, cleanup, exclude, ccoord__now_ns() + 10000000000LL, err,
+                                sizeof err);
 }
 
 static void test_resolve_pass_places_on_registering_members_only(void **state)
