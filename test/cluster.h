@@ -58,7 +58,7 @@ typedef struct tc_cluster {
  * heap, and the next tc_init() (or the end of tc_run_all) frees what a
  * failed test left behind. */
 static tc_node *tc_live_nodes;
-static int tc_live_count;
+static _Atomic int tc_live_count;
 /* Stops a sampler a failed test left running (set by tc_sampler_start). */
 static void (*tc_reap_sampler)(void);
 
@@ -375,7 +375,7 @@ typedef struct tc_sampler_run {
     char prefix[64];
     int count;
     pthread_t th;
-    volatile int stop;
+    _Atomic int stop;
     int bad;
     char what[512];
     uint64_t fence[TC_SAMPLER_TASKS]; /* highest fence said yes with */
