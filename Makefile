@@ -91,9 +91,13 @@ build/$(NAME).pc: pkgconfig/$(NAME).pc.in Makefile
 
 tests: all $(ALL_TESTS) $(TPLUGINS) $(TEST_PROGS)
 
-# Installs missing Debian packages (root) or prints the apt-get line.
+# Installs missing Debian packages (root) or prints the apt-get line:
+# deps-build what the build and the demo need, deps all the tests need too.
+deps-build:
+	@sh test/deps.sh build
+
 deps:
-	@sh test/deps.sh
+	@sh test/deps.sh test
 
 # Unit tests first (no server needed), then every database test with the
 # throwaway servers running; the servers are stopped whatever happens.
@@ -112,4 +116,4 @@ clean:
 -include $(OBJ:.o=.d)
 -include mk/*.mk
 
-.PHONY: all tests deps check check-extra clean
+.PHONY: all tests deps deps-build check check-extra clean

@@ -803,6 +803,20 @@ static int convert(const apply_ctx *a, const keydef *kd, char **nv)
     return *nv ? CCOORD_OK : CCOORD_ENOMEM;
 }
 
+/* "where: key" of the key being applied into *ret (replaced). */
+static int note_where(const apply_ctx *a, char **ret)
+{
+    char w[512], buf[768];
+    where(w, sizeof w, a->o);
+    if (a->o->shown)
+        ccoord__fmt(buf, sizeof buf, "%s: %s", w, a->o->shown);
+    else
+        ccoord__fmt(buf, sizeof buf, "%s: %s.%s", w, a->section, a->key);
+    ccoord__free_mem(*ret);
+    *ret = ccoord__strdup(buf);
+    return *ret ? CCOORD_OK : CCOORD_ENOMEM;
+}
+
 /* Records a host program's key and stores the converted string (takes
  * *nv). */
 static int store(const apply_ctx *a, const keydef *kd, char **nv)
@@ -822,6 +836,8 @@ static int store(const apply_ctx *a, const keydef *kd, char **nv)
         dst = &a->st->s.port_list;
     else
         dst = str_field(&a->st->s, kd);
+    if (dst == &a->st->s.resolver_class && note_where(a, &a->st->s.resolver_class_where))
+        return CCOORD_ENOMEM;
     if (is_password_key(kd))
         wipe_free(*dst);
     else
@@ -1311,6 +1327,7 @@ void ccoord__settings_free(ccoord__settings *s)
     ccoord__free_mem(s->ssl_key);
     ccoord__kvlist_free(&s->notes);
     ccoord__free_mem(s->resolver_class);
+    ccoord__free_mem(s->resolver_class_where);
     ccoord__free_mem(s->plugin_dir);
     ccoord__free_mem(s->task_group);
     ccoord__kvlist_free(&s->resolver_params);
@@ -1340,6 +1357,7 @@ int ccoord__settings_copy(ccoord__settings *dst, const ccoord__settings *src)
         dup_opt(&dst->ssl_cert, src->ssl_cert) < 0 || dup_opt(&dst->ssl_key, src->ssl_key) < 0 ||
         ccoord__kvlist_copy(&dst->notes, &src->notes) != CCOORD_OK ||
         dup_opt(&dst->resolver_class, src->resolver_class) < 0 ||
+        dup_opt(&dst->resolver_class_where, src->resolver_class_where) < 0 ||
         dup_opt(&dst->plugin_dir, src->plugin_dir) < 0 ||
         dup_opt(&dst->task_group, src->task_group) < 0 ||
         ccoord__kvlist_copy(&dst->resolver_params, &src->resolver_params) != CCOORD_OK) {
@@ -1549,8 +1567,7 @@ int ccoord__config_node_id(const ccoord_config *config, char **ret)
                 char val[SHOW_MAX * 4 + 8];
                 ccoord__printable(val, sizeof val, env, SHOW_MAX);
                 ccoord__fmt(err, sizeof config->error,
-                            "environment variable nodeId: cluster_config.node_id = %s: %s",
-                            val, why);
+                            "environment variable nodeId = %s: %s", val, why);
                 return CCOORD_ECONFIG;
             }
             v = env;

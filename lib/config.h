@@ -32,6 +32,10 @@ typedef struct ccoord__settings {
     char *ssl_ca, *ssl_cert, *ssl_key; /* readable files, or NULL */
     /* [task_handling] */
     char *resolver_class; /* as written: name, path or Java class alias */
+    /* where it was set, for the plugin's errors: "file:line: key" (the key
+     * as written), "ccoord_config_set: task_handling.resolver_class", or
+     * NULL (the default) */
+    char *resolver_class_where;
     char *plugin_dir;     /* default CCOORD_RESOLVERDIR */
     long resolving_period_s;  /* >= 1 */
     long resolving_frequency; /* >= 1 */

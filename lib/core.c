@@ -19,15 +19,38 @@
 
 static __thread const ccoord_node *err_node;
 static __thread char err_text[1024];
+/* a detail written when it is read (ccoord__fail_later) */
+static __thread const char *later_fmt;
+static __thread char later_arg[CCOORD__MAX_KEY + 1];
 
 int ccoord__fail(const ccoord_node *n, int status, const char *fmt, ...)
 {
     va_list ap;
     err_node = n;
+    later_fmt = NULL;
     va_start(ap, fmt);
     vsnprintf(err_text, sizeof err_text, fmt, ap);
     va_end(ap);
     return status;
+}
+
+int ccoord__fail_later(const ccoord_node *n, int status, const char *fmt, const char *arg)
+{
+    size_t len = strlen(arg);
+    if (len >= sizeof later_arg)
+        len = sizeof later_arg - 1;
+    memcpy(later_arg, arg, len);
+    later_arg[len] = '\0';
+    err_node = n;
+    later_fmt = fmt;
+    return status;
+}
+
+int ccoord__null_arg(const ccoord_node *n, const char *fn, const char *arg)
+{
+    if (!n)
+        return CCOORD_EINVAL;
+    return ccoord__fail(n, CCOORD_EINVAL, "%s: %s is NULL", fn, arg);
 }
 
 int ccoord__check_process(const ccoord_node *n, const char *fn)
@@ -40,8 +63,10 @@ int ccoord__check_process(const ccoord_node *n, const char *fn)
 
 void ccoord__clear_error(const ccoord_node *n)
 {
-    if (err_node == n)
+    if (err_node == n) {
         err_text[0] = '\0';
+        later_fmt = NULL;
+    }
 }
 
 void ccoord__forget_error(const ccoord_node *n)
@@ -54,6 +79,10 @@ const char *ccoord_errmsg(const ccoord_node *node)
 {
     if (!node || err_node != node)
         return "";
+    if (later_fmt) {
+        ccoord__fmt(err_text, sizeof err_text, later_fmt, node->id, later_arg);
+        later_fmt = NULL;
+    }
     return err_text;
 }
 
@@ -141,8 +170,12 @@ int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data)
 
 int ccoord_set_log_level(ccoord_node *node, int level)
 {
-    if (!node || level < CCOORD_LOG_NONE || level > CCOORD_LOG_DEBUG)
+    if (!node)
         return CCOORD_EINVAL;
+    if (level < CCOORD_LOG_NONE || level > CCOORD_LOG_DEBUG)
+        return ccoord__fail(node, CCOORD_EINVAL,
+                            "ccoord_set_log_level: level %d is not one of CCOORD_LOG_NONE (0) .. "
+                            "CCOORD_LOG_DEBUG (4)", level);
     atomic_store(&node->log_level, level);
     return CCOORD_OK;
 }
@@ -213,7 +246,7 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
     q->items[q->count].event = event;
     q->items[q->count].name = copy;
     q->items[q->count].fence = fence;
-    if (q->count++ == 0)
+    if (q->count++ == 0 && !n->ev_hold)
         fd_signal(n, 1);
     n->ev_queued++;
     pthread_cond_broadcast(&n->ev_cond);
@@ -225,7 +258,7 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
  * batch at a time). */
 static int take_batch(ccoord_node *n, ccoord__events *batch)
 {
-    if (n->delivering || n->events.count == 0)
+    if (n->delivering || n->ev_hold || n->events.count == 0)
         return 0;
     *batch = n->events;
     memset(&n->events, 0, sizeof n->events);
@@ -300,6 +333,16 @@ static void *dispatcher_main(void *arg)
     }
     pthread_mutex_unlock(&n->ev_mu);
     return NULL;
+}
+
+void ccoord__dispatch_hold(ccoord_node *n, int on)
+{
+    pthread_mutex_lock(&n->ev_mu);
+    n->ev_hold = on;
+    if (!on && n->events.count && !n->delivering)
+        fd_signal(n, 1);
+    pthread_cond_broadcast(&n->ev_cond);
+    pthread_mutex_unlock(&n->ev_mu);
 }
 
 int ccoord__dispatch_start(ccoord_node *n)
@@ -377,7 +420,7 @@ int ccoord_event_fd(ccoord_node *node, int *ret_fd)
 {
     int fd, joined;
     if (!node || !ret_fd)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_event_fd", "ret_fd");
     joined = ccoord__joined(node);
     pthread_mutex_lock(&node->ev_mu);
     if (node->host_dispatch) {
@@ -541,6 +584,23 @@ void ccoord__test_in_tx(ccoord_node *n, const char *where)
     pthread_mutex_unlock(&n->mu);
     if (hook)
         hook(n, where);
+}
+
+void ccoord__test_set_join_end(ccoord_node *n, void (*hook)(ccoord_node *n))
+{
+    pthread_mutex_lock(&n->mu);
+    n->test_join_end = hook;
+    pthread_mutex_unlock(&n->mu);
+}
+
+void ccoord__test_join_end(ccoord_node *n)
+{
+    void (*hook)(ccoord_node *);
+    pthread_mutex_lock(&n->mu);
+    hook = n->test_join_end;
+    pthread_mutex_unlock(&n->mu);
+    if (hook)
+        hook(n);
 }
 
 unsigned long ccoord__test_member_rows(ccoord_node *n)

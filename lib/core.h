@@ -157,6 +157,7 @@ struct ccoord_node {
     _Atomic int refresh_stall_ms; /* test hook: a slow read of the owned tasks */
     /* test hook (mu): called inside the resolution's transaction */
     void (*test_in_tx)(ccoord_node *n, const char *where);
+    void (*test_join_end)(ccoord_node *n); /* test hook (mu) */
 
     /* ---- core.c: events and their delivery (ev_mu) */
     pthread_mutex_t ev_mu;
@@ -167,6 +168,7 @@ struct ccoord_node {
     int host_dispatch;    /* ccoord_event_fd switched the node to the host's thread */
     int event_fd;         /* host dispatch: eventfd, readable while events wait; else -1 */
     int ev_stop;          /* the dispatcher thread should exit once the queue is empty */
+    int ev_hold;          /* ccoord_join has not returned: nothing is delivered yet */
     pthread_t ev_thread;
     int ev_running;
     ccoord_member_cb member_cb;
@@ -197,6 +199,13 @@ int ccoord__fail(const ccoord_node *n, int status, const char *fmt, ...) CCOORD_
  * CCOORD_EFORKED with errmsg set (fn names the call).  Checked before any
  * lock of n is touched: a parent's thread may have held it at the fork. */
 int ccoord__check_process(const ccoord_node *n, const char *fn);
+/* CCOORD_EINVAL for a NULL argument of fn, with the detail "fn: arg is
+ * NULL" when n is not NULL (a NULL node has nowhere to keep one). */
+int ccoord__null_arg(const ccoord_node *n, const char *fn, const char *arg);
+/* Like ccoord__fail, for a hot path: the detail is formatted only when
+ * ccoord_errmsg() reads it, from fmt (a string literal with two %s: the
+ * node id, then arg; arg is copied, at most CCOORD__MAX_KEY bytes). */
+int ccoord__fail_later(const ccoord_node *n, int status, const char *fmt, const char *arg);
 void ccoord__clear_error(const ccoord_node *n);
 /* Forgets n's error text (node freed). */
 void ccoord__forget_error(const ccoord_node *n);
@@ -218,6 +227,11 @@ void ccoord__unlock(ccoord_node *n);
 /* Queues an event (any lock but ev_mu and log_mu may be held): the
  * dispatcher delivers it after those queued before it. */
 void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64_t fence);
+/* While on, events wait in the queue: neither the dispatcher nor
+ * ccoord_dispatch delivers them, and the event fd does not become
+ * readable.  ccoord_join holds them until it returns, so no callback runs
+ * before the host has its OK. */
+void ccoord__dispatch_hold(ccoord_node *n, int on);
 /* Starts the dispatcher thread unless the node is in host dispatch or
  * has one.  CCOORD_OK or CCOORD_ENOMEM. */
 int ccoord__dispatch_start(ccoord_node *n);
@@ -265,6 +279,10 @@ void ccoord__test_refresh_stall(ccoord_node *n, int ms);
  * NULL removes it.  ccoord__test_in_tx calls it (no lock held). */
 void ccoord__test_set_in_tx(ccoord_node *n, void (*hook)(ccoord_node *n, const char *where));
 void ccoord__test_in_tx(ccoord_node *n, const char *where);
+/* hook(n) runs in ccoord_join just before it returns OK (events still
+ * held).  NULL removes it. */
+void ccoord__test_set_join_end(ccoord_node *n, void (*hook)(ccoord_node *n));
+void ccoord__test_join_end(ccoord_node *n);
 /* Statements sent on both connections so far. */
 unsigned long ccoord__test_statements(ccoord_node *n);
 /* Member rows the background thread has read so far (whole lists and

@@ -109,8 +109,13 @@ static int node_resources(ccoord_config *cfg, ccoord_node *n)
     int rc = ccoord__resolver_load(n->s.resolver_class, n->s.plugin_dir, &n->s.resolver_params,
                                    ccoord__plugin_log, n, &n->resolver, err, sizeof err);
     if (rc != CCOORD_OK) {
-        ccoord__fmt(cfg->error, sizeof cfg->error, "task_handling.resolver_class = %s: %s",
-                    n->s.resolver_class, err);
+        if (n->s.resolver_class_where)
+            ccoord__fmt(cfg->error, sizeof cfg->error, "%s = %s: %s", n->s.resolver_class_where,
+                        n->s.resolver_class, err);
+        else
+            ccoord__fmt(cfg->error, sizeof cfg->error,
+                        "task_handling.resolver_class = %s (the default): %s",
+                        n->s.resolver_class ? n->s.resolver_class : "random", err);
         return rc;
     }
     if (st < n->timeout_ns)
@@ -245,18 +250,10 @@ static int join_db_retrying(ccoord_node *n)
     return rc;
 }
 
-int ccoord_join(ccoord_node *node)
+static int join_held(ccoord_node *node)
 {
     int rc;
     int64_t until;
-    if (!node)
-        return CCOORD_EINVAL;
-    if ((rc = ccoord__check_process(node, "ccoord_join")))
-        return rc;
-    if (ccoord__joined(node))
-        return ccoord__fail(node, CCOORD_EMISUSE, "ccoord_join: node %s has already joined",
-                            node->id);
-    ccoord__clear_error(node);
     if (ccoord__dispatch_start(node) != CCOORD_OK)
         return ccoord__fail(node, CCOORD_ENOMEM, "ccoord_join: cannot start the dispatcher thread");
     if ((rc = join_db_retrying(node)))
@@ -287,7 +284,27 @@ int ccoord_join(ccoord_node *node)
             break;
         ccoord__sleep_ns(1000000);
     }
+    ccoord__test_join_end(node);
     return CCOORD_OK;
+}
+
+int ccoord_join(ccoord_node *node)
+{
+    int rc;
+    if (!node)
+        return CCOORD_EINVAL;
+    if ((rc = ccoord__check_process(node, "ccoord_join")))
+        return rc;
+    if (ccoord__joined(node))
+        return ccoord__fail(node, CCOORD_EMISUSE, "ccoord_join: node %s has already joined",
+                            node->id);
+    ccoord__clear_error(node);
+    /* what happens while joining (the leader, members, tasks) is told
+     * once the host has the OK */
+    ccoord__dispatch_hold(node, 1);
+    rc = join_held(node);
+    ccoord__dispatch_hold(node, 0);
+    return rc;
 }
 
 /* One transaction: the member row deleted, this node's tasks released
@@ -445,7 +462,7 @@ int ccoord_members(ccoord_node *node, char ***ret_ids, size_t *ret_count)
     char **v;
     size_t i, count;
     if (!node || !ret_ids || !ret_count)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_members", !ret_ids ? "ret_ids" : "ret_count");
     if (ccoord__check_process(node, "ccoord_members"))
         return CCOORD_EFORKED;
     ccoord__lock(node);
@@ -476,7 +493,7 @@ int ccoord_leader(ccoord_node *node, char **ret_id)
     char *id = NULL;
     int rc = CCOORD_OK;
     if (!node || !ret_id)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_leader", "ret_id");
     if (ccoord__check_process(node, "ccoord_leader"))
         return CCOORD_EFORKED;
     ccoord__lock(node);
@@ -487,8 +504,14 @@ int ccoord_leader(ccoord_node *node, char **ret_id)
     else if (!(id = ccoord__strdup(node->leader_id)))
         rc = CCOORD_ENOMEM;
     ccoord__unlock(node);
-    if (rc == CCOORD_OK)
-        *ret_id = id;
+    if (rc == CCOORD_ENOTJOINED)
+        return ccoord__fail(node, rc, "ccoord_leader: node %s has not joined", node->id);
+    if (rc == CCOORD_ENOTFOUND)
+        return ccoord__fail(node, rc, "ccoord_leader: no leader is known to node %s yet",
+                            node->id);
+    if (rc == CCOORD_ENOMEM)
+        return ccoord__fail(node, rc, "ccoord_leader: out of memory");
+    *ret_id = id;
     return rc;
 }
 

@@ -418,6 +418,17 @@ static int locate(const char *name, const char *plugin_dir, char *path, size_t p
 
 /* Checks the file's permissions, dlopens it and calls its entry
  * function: *ret_ops is its descriptor. */
+/* 1 when the file starts with the ELF magic. */
+static int is_elf(const char *path)
+{
+    unsigned char m[4] = {0};
+    FILE *f = fopen(path, "rb");
+    size_t got = f ? fread(m, 1, sizeof m, f) : 0;
+    if (f)
+        fclose(f);
+    return got == 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
+}
+
 static int open_file(ccoord__resolver *r, const char *name, const char *path,
                      const ccoord_resolver_ops **ret_ops, char *err, size_t errlen)
 {
@@ -436,8 +447,15 @@ static int open_file(ccoord__resolver *r, const char *name, const char *path,
     free(real);
     if (!r->handle) {
         de = dlerror();
-        ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (check its dependencies "
-                    "with: ldd %s)", path, de ? de : "unknown error", path);
+        if (!is_elf(path))
+            ccoord__fmt(err, errlen, "resolver %s: not a shared object (no ELF header; build "
+                        "the plugin with cc -shared -fPIC)", path);
+        else if (de && strstr(de, "cannot open shared object file"))
+            ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s (a library it needs is "
+                        "missing; check with: ldd %s)", path, de, path);
+        else
+            ccoord__fmt(err, errlen, "resolver %s: dlopen failed: %s", path,
+                        de ? de : "unknown error");
         return CCOORD_EPLUGIN;
     }
     dlerror();
@@ -503,7 +521,7 @@ int ccoord__resolver_load(const char *resolver_class, const char *plugin_dir,
     r->log_ctx = log_ctx;
     host_table(&r->host);
     builtin = bi && absent(path);
-    r->path = ccoord__strdup(builtin ? "(built into libclustercoord)" : path);
+    r->path = ccoord__strdup(builtin ? "built into libclustercoord" : path);
     if (!r->path || (params && ccoord__kvlist_copy(&r->params, params) != CCOORD_OK)) {
         resolver_destroy(r);
         return CCOORD_ENOMEM;
@@ -545,6 +563,11 @@ void ccoord__resolver_orphan(ccoord__resolver *r)
 const char *ccoord__resolver_name(const ccoord__resolver *r)
 {
     return r ? r->ops.name : "(none)";
+}
+
+const char *ccoord__resolver_path(const ccoord__resolver *r)
+{
+    return r ? r->path : "";
 }
 
 const char *ccoord__resolver_version(const ccoord__resolver *r)

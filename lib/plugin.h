@@ -42,6 +42,8 @@ void ccoord__resolver_orphan(ccoord__resolver *r);
 /* The plugin's name and version, for log lines. */
 const char *ccoord__resolver_name(const ccoord__resolver *r);
 const char *ccoord__resolver_version(const ccoord__resolver *r);
+/* The file it was loaded from, or "built into libclustercoord". */
+const char *ccoord__resolver_path(const ccoord__resolver *r);
 
 /* One member of a batch. */
 typedef struct ccoord__batch_member {

@@ -200,23 +200,34 @@ int ccoord_acquire_task(ccoord_node *node, const char *task, uint64_t *ret_fence
 {
     ccoord__owned *o;
     int rc = CCOORD_ENOTOWNER;
+    const char *why = NULL;
     uint64_t fence = 0;
     if (!node || !task)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_acquire_task", "task");
     /* a forked child's copy of the lease is not its own: it owns nothing */
     if (ccoord__check_process(node, "ccoord_acquire_task"))
         return CCOORD_EFORKED;
     pthread_mutex_lock(&node->mu);
     o = ccoord__map_get(node->owned, task);
-    if (o && o->granted && o->state == CCOORD_TASK_ACTIVE &&
-        ccoord__now_ns() < atomic_load(&node->lease_until)) {
-        rc = CCOORD_OK;
+    if (!node->joined)
+        why = "ccoord_acquire_task: node %s has not joined (task %s)";
+    else if (!o)
+        why = "ccoord_acquire_task: node %s does not own task %s";
+    else if (!o->granted)
+        why = "ccoord_acquire_task: node %s is re-reading whether it owns task %s";
+    else if (o->state != CCOORD_TASK_ACTIVE)
+        why = "ccoord_acquire_task: node %s owns task %s, which is paused or completed";
+    else if (ccoord__now_ns() >= atomic_load(&node->lease_until))
+        why = "ccoord_acquire_task: node %s owns task %s but its lease has lapsed (no heartbeat "
+              "succeeded in time)";
+    else
         fence = o->fence;
-    }
     pthread_mutex_unlock(&node->mu);
-    if (rc == CCOORD_OK && ret_fence)
+    if (why)
+        return ccoord__fail_later(node, rc, why, task);
+    if (ret_fence)
         *ret_fence = fence;
-    return rc;
+    return CCOORD_OK;
 }
 
 static int cmp_str(const void *a, const void *b)
@@ -232,7 +243,7 @@ int ccoord_owned_tasks(ccoord_node *node, char ***ret_names, size_t *ret_count)
     void *val;
     int64_t now;
     if (!node || !ret_names || !ret_count)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_owned_tasks", !ret_names ? "ret_names" : "ret_count");
     if (ccoord__check_process(node, "ccoord_owned_tasks"))
         return CCOORD_EFORKED;
     now = ccoord__now_ns();
@@ -547,7 +558,7 @@ int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state)
     if (rc)
         return rc;
     if (!ret_state)
-        return CCOORD_EINVAL;
+        return ccoord__null_arg(node, "ccoord_task_state", "ret_state");
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_task_state: node %s has not joined",
                             node->id);

@@ -200,12 +200,61 @@ static void test_api_two_nodes_lifecycle(void **state)
     ccoord_node_free(b);
 }
 
+/* errmsg begins with fn (the failing call named itself). */
+static void expect_detail(ccoord_node *n, const char *fn, const char *part)
+{
+    const char *m = ccoord_errmsg(n);
+    if (strncmp(m, fn, strlen(fn)) != 0 || (part && !strstr(m, part)))
+        fail_msg("after a failed %s, ccoord_errmsg says \"%s\" (want \"%s: ...%s...\")", fn, m,
+                 fn, part ? part : "");
+}
+
+/* Issue 15: every call that fails on a node sets its own detail; one that
+ * succeeds leaves the last.  Before, ccoord_set_log_level(node, 9) left
+ * the previous failure's text, ccoord_leader before join showed
+ * ccoord_members' message, and ccoord_acquire_task before join said "". */
+static void test_api_every_failure_sets_its_detail(void **state)
+{
+    ccoord_config *c = config_for("api-e");
+    ccoord_node *a = NULL;
+    char **ids = NULL, *leader = NULL;
+    size_t n = 0;
+    int st = 0;
+    (void)state;
+    assert_int_equal(ccoord_node_new(c, &a), CCOORD_OK);
+    ccoord_config_free(c);
+    assert_int_equal(ccoord_members(a, &ids, &n), CCOORD_ENOTJOINED);
+    expect_detail(a, "ccoord_members", "has not joined");
+    assert_int_equal(ccoord_set_log_level(a, 9), CCOORD_EINVAL);
+    expect_detail(a, "ccoord_set_log_level", "9");
+    assert_int_equal(ccoord_leader(a, &leader), CCOORD_ENOTJOINED);
+    expect_detail(a, "ccoord_leader", "has not joined");
+    assert_int_equal(ccoord_acquire_task(a, "t", NULL), CCOORD_ENOTOWNER);
+    expect_detail(a, "ccoord_acquire_task", "has not joined");
+    assert_int_equal(ccoord_members(a, NULL, &n), CCOORD_EINVAL);
+    expect_detail(a, "ccoord_members", "ret_ids is NULL");
+    assert_int_equal(ccoord_set_log_level(a, CCOORD_LOG_INFO), CCOORD_OK);
+    expect_detail(a, "ccoord_members", "ret_ids is NULL"); /* a success leaves it */
+    assert_int_equal(ccoord_join(a), CCOORD_OK);
+    assert_int_equal(ccoord_acquire_task(a, "not-mine", NULL), CCOORD_ENOTOWNER);
+    expect_detail(a, "ccoord_acquire_task", "does not own task not-mine");
+    assert_int_equal(ccoord_task_state(a, "t", NULL), CCOORD_EINVAL);
+    expect_detail(a, "ccoord_task_state", NULL);
+    assert_int_equal(ccoord_task_state(a, "never-registered", &st), CCOORD_ENOTFOUND);
+    expect_detail(a, "ccoord_task_state", NULL);
+    assert_int_equal(ccoord_owned_tasks(a, NULL, &n), CCOORD_EINVAL);
+    expect_detail(a, "ccoord_owned_tasks", "ret_names is NULL");
+    ccoord_node_free(a);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_api_version_and_status_texts),
         cmocka_unit_test(test_api_config_errors_name_key_and_value),
         cmocka_unit_test_setup_teardown(test_api_two_nodes_lifecycle, make_dir, remove_dir),
+        cmocka_unit_test_setup_teardown(test_api_every_failure_sets_its_detail, make_dir,
+                                        remove_dir),
     };
     return cmocka_run_group_tests_name("api", tests, NULL, NULL);
 }

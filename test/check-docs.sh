@@ -186,6 +186,21 @@ else
     done
 fi
 
+# ---- 4b. troff warnings (what man(1) shows its reader) -------------------
+if ! command -v groff >/dev/null 2>&1; then
+    problem "groff is not installed (apt-get install groff-base)"
+else
+    for page in man/man3/*.3 man/man5/*.5 man/man7/*.7; do
+        [ -f "$page" ] || continue
+        [ -z "$(alias_target "$page")" ] || continue
+        (cd man && groff -man -t -Tutf8 -ww -z "${page#man/}") >"$tmp/troff" 2>&1
+        if [ -s "$tmp/troff" ]; then
+            problem "groff -ww warns on $page:"
+            sed 's/^/    /' "$tmp/troff" >&2
+        fi
+    done
+fi
+
 # ---- 5. the example programs compile ----------------------------------
 if ! command -v "$CC" >/dev/null 2>&1; then
     echo "$me: note: no C compiler ($CC); examples not compiled"
@@ -210,5 +225,5 @@ fi
 if [ "$fail" -ne 0 ]; then
     exit 1
 fi
-echo "$me: ok: $nexports exports documented and in $changelog, statuses match $errpage, mandoc lint clean, examples compile"
+echo "$me: ok: $nexports exports documented and in $changelog, statuses match $errpage, mandoc lint and troff clean, examples compile"
 exit 0

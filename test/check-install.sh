@@ -86,9 +86,13 @@ libs=$(pkg-config --libs libclustercoord)
 case " $cflags " in *" -I$incdir "*) ;; *) fail "cflags '$cflags' lack -I$incdir" ;; esac
 case " $libs " in *" -L$libdir "*"-lclustercoord"*) ;; *) fail "libs '$libs'" ;; esac
 slibs=$(pkg-config --static --libs libclustercoord)
-for l in -ldbi -linih -lsqlite3 -ldl -lpthread; do
+for l in -ldbi -linih -lsqlite3 -lm -ldl -lpthread; do
     case " $slibs " in *" $l "*) ;; *) fail "--static --libs '$slibs' lacks $l" ;; esac
 done
+# no Requires on -dev packages a host does not compile against: --cflags
+# works where dbi.pc is absent (only this .pc on the path, no system dirs)
+grep -q '^Requires' "$libdir/pkgconfig/libclustercoord.pc" &&
+    fail "libclustercoord.pc has a Requires line (pkg-config --cflags fails without that package's .pc)"
 echo "check-install: pkg-config ok: $cflags | $libs | resolverdir $pcr"
 
 # ---- 3. a host program built from pkg-config flags only

@@ -1,6 +1,10 @@
 #!/bin/sh
-# test/deps.sh: makes sure the Debian packages the build and the tests need
-# are installed (`make deps`, run by `make check` and `.ci/run`).
+# test/deps.sh [build|test]: makes sure the Debian packages are installed
+# that the build and `make demo` need (build: a compiler, libdbi with its
+# SQLite driver, libinih), or those and what the test suite needs (test,
+# the default: the database servers and their drivers, cmocka, valgrind,
+# clang, faketime, openssl, mandoc).  `make deps-build` runs it for the
+# demo, `make deps` for `make check` and `.ci/run`.
 #
 #   nothing missing      silent success
 #   missing, root        apt-get update + apt-get install (no recommends)
@@ -13,9 +17,17 @@
 # leave no system database running.
 set -eu
 
-PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libdbd-pgsql libdbd-mysql
-libinih-dev libcmocka-dev postgresql mariadb-server mandoc python3 valgrind clang
-libclang-rt-14-dev faketime openssl"
+BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev"
+TEST_PACKAGES="libdbd-pgsql libdbd-mysql libcmocka-dev postgresql mariadb-server mandoc groff-base python3
+valgrind clang libclang-rt-14-dev faketime openssl"
+case "${1:-test}" in
+build) PACKAGES=$BUILD_PACKAGES ;;
+test) PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES" ;;
+*)
+    echo "usage: deps.sh [build|test]" >&2
+    exit 2
+    ;;
+esac
 
 missing=
 for p in $PACKAGES; do

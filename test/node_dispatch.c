@@ -248,6 +248,53 @@ static void test_dispatch_callback_may_leave_its_node(void **state)
     tc_free(&c);
 }
 
+/* Issue 15: no callback runs before ccoord_join has returned.  A test
+ * hook holds node-2's join at its very end for 30 intervals and joins
+ * node-3 meanwhile; node-2's MEMBER_ADDED for it must come after its
+ * join returned.  Before, it was delivered while join was still running
+ * (as LEADER_CHANGED was in the issue). */
+static _Atomic int in_join_end, cb_during_join, cb_after;
+static tc_node *late_joiner;
+static void join_end_hook(ccoord_node *n)
+{
+    (void)n;
+    atomic_store(&in_join_end, 1);
+    tc_join(late_joiner); /* node-2 sees it join while its own join runs */
+    tu_sleep_ms(30 * IV);
+    atomic_store(&in_join_end, 0);
+}
+
+static void join_order_cb(ccoord_node *n, int event, const char *id, void *ud)
+{
+    if (atomic_load(&in_join_end))
+        atomic_fetch_add(&cb_during_join, 1);
+    else
+        atomic_fetch_add(&cb_after, 1);
+    tc_member_cb(n, event, id, ud);
+}
+
+static void test_dispatch_no_callback_before_join_returns(void **state)
+{
+    tc_cluster c;
+    tc_node *t;
+    (void)state;
+    atomic_store(&cb_during_join, 0);
+    atomic_store(&cb_after, 0);
+    tc_init(&c, IV);
+    tc_start(&c, 1);
+    t = tc_add(&c, NULL);
+    late_joiner = tc_add(&c, NULL);
+    ccoord_on_member_change(t->node, join_order_cb, t);
+    ccoord__test_set_join_end(t->node, join_end_hook);
+    tc_join(t);
+    ccoord__test_set_join_end(t->node, NULL);
+    assert_true(TC_WAIT(3000, atomic_load(&cb_after) > 0) >= 0);
+    print_message("      [%s] callbacks during join: %d, after: %d\n", tc_backend,
+                  atomic_load(&cb_during_join), atomic_load(&cb_after));
+    assert_int_equal(atomic_load(&cb_during_join), 0);
+    tc_free(&c);
+}
+
 /* The log callback never runs while the node's state lock is held by the
  * logging thread (glibc records the owner's thread id in the mutex). */
 static _Atomic int under_lock, log_lines;
@@ -474,6 +521,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_blocked_member_callback_keeps_node_alive),
         cmocka_unit_test(test_dispatch_blocked_task_callback_keeps_tasks),
         cmocka_unit_test(test_dispatch_callback_may_leave_its_node),
+        cmocka_unit_test(test_dispatch_no_callback_before_join_returns),
         cmocka_unit_test(test_dispatch_log_callback_never_under_state_lock),
 #if CCOORD_VERSION_AT_LEAST(1, 1, 0)
         cmocka_unit_test(test_dispatch_host_that_does_not_dispatch_keeps_node_alive),

@@ -114,6 +114,53 @@ static void test_tasks_owner_stops_then_fenced_failover(void **state)
     tc_free(&c);
 }
 
+/* Issue 15: the leader, which owns the task, stops dead.  A follower
+ * takes the leadership after the timeout and evicts the old leader at
+ * once (it watched that member's counter through the leader row all
+ * along), so the task moves within the timeout and two intervals, as
+ * libclustercoord(7) says; its text had said twice the timeout plus
+ * intervals ("7 to 9 seconds" at the defaults). */
+static void test_tasks_leader_owner_stopped_moves_within_bound(void **state)
+{
+    tc_cluster c;
+    int other = -1, i;
+    uint64_t f1 = 0, f2 = 0;
+    int64_t t0, yes_at = -1, led_at = -1;
+    (void)state;
+    tc_init(&c, IV);
+    tc_start(&c, 1);
+    assert_true(TC_WAIT(3000, ccoord_is_leader(c.nodes[0].node)) >= 0);
+    assert_int_equal(ccoord_task_register(c.nodes[0].node, "job"), CCOORD_OK);
+    assert_true(TC_WAIT(3000, ccoord_acquire_task(c.nodes[0].node, "job", &f1) == CCOORD_OK) >=
+                0);
+    tc_join(tc_add(&c, NULL));
+    tc_join(tc_add(&c, NULL));
+    register_all(&c, "job");
+    tu_sleep_ms(3 * IV); /* the followers see the leader's counters move */
+    assert_int_equal(ccoord_acquire_task(c.nodes[0].node, "job", &f1), CCOORD_OK);
+    ccoord__test_freeze(c.nodes[0].node, 1);
+    t0 = tu_now_ms();
+    while (tu_now_ms() - t0 < 5000 * tc_time_scale && yes_at < 0) {
+        for (i = 1; i < c.count; i++) {
+            if (led_at < 0 && ccoord_is_leader(c.nodes[i].node))
+                led_at = tu_now_ms();
+            if (ccoord_acquire_task(c.nodes[i].node, "job", &f2) == CCOORD_OK) {
+                other = i;
+                yes_at = tu_now_ms();
+            }
+        }
+        tu_sleep_ms(1);
+    }
+    assert_true(yes_at >= 0);
+    print_message("      [%s] leader and owner stopped: a new leader after %lld ms, node %d owns "
+                  "after %lld ms, fence %llu -> %llu (timeout %d, interval %d)\n",
+                  tc_backend, (long long)(led_at - t0), other, (long long)(yes_at - t0),
+                  (unsigned long long)f1, (unsigned long long)f2, TIMEOUT, IV);
+    assert_true(f2 > f1);
+    assert_true(yes_at - t0 <= TIMEOUT + 2 * IV + SLACK);
+    tc_free(&c);
+}
+
 static void test_tasks_graceful_leave_hands_over_within_one_interval(void **state)
 {
     tc_cluster c;
@@ -582,6 +629,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_tasks_placed_only_on_registering_node),
         cmocka_unit_test(test_tasks_owner_stops_then_fenced_failover),
+        cmocka_unit_test(test_tasks_leader_owner_stopped_moves_within_bound),
         cmocka_unit_test(test_tasks_graceful_leave_hands_over_within_one_interval),
         cmocka_unit_test(test_tasks_pause_from_non_owner_survives_failover),
         cmocka_unit_test(test_tasks_completed_is_never_reassigned),

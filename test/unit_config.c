@@ -815,10 +815,10 @@ static void test_config_node_id_rejects_bad_env(void **state)
     setenv("nodeId", big, 1);
     assert_int_equal(ccoord__config_node_id(c, &id), CCOORD_ECONFIG);
     assert_string_equal(id, "untouched");
-    check_error(c, "environment variable nodeId: cluster_config.node_id = eee", "1 to 190 bytes");
+    check_error(c, "environment variable nodeId = eee", "1 to 190 bytes");
     setenv("nodeId", "bad\tid", 1);
     assert_int_equal(ccoord__config_node_id(c, &id), CCOORD_ECONFIG);
-    check_error(c, "environment variable nodeId: cluster_config.node_id = bad\\x09id: ",
+    check_error(c, "environment variable nodeId = bad\\x09id: ",
                 "no control characters");
     assert_int_equal(ccoord__config_node_id(NULL, &id), CCOORD_EINVAL);
     assert_int_equal(ccoord__config_node_id(c, NULL), CCOORD_EINVAL);
@@ -1125,9 +1125,36 @@ static void test_config_settings_copy_survives_oom(void **state)
 
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
+/* Issue 15: a resolver that does not load is named with the file and
+ * line (or the call) that chose it; before, the error began with
+ * "task_handling.resolver_class = ..." and no place. */
+static void test_config_resolver_error_names_where_it_was_set(void **state)
+{
+    char path[4096], text[4096 + 128], want[4096 + 128];
+    ccoord_config *c = NULL;
+    ccoord_node *n = NULL;
+    (void)state;
+    snprintf(text, sizeof text, "[cluster_config]\nnode_id = n1\n[task_handling]\n"
+             "plugin_dir = %s\nresolver_class = nosuch\n", tmpdir);
+    write_file(path, sizeof path, "resolver.conf", text);
+    assert_int_equal(ccoord_config_new(&c), CCOORD_OK);
+    assert_int_equal(ccoord_config_load(c, path), CCOORD_OK);
+    assert_int_equal(ccoord_node_new(c, &n), CCOORD_EPLUGIN);
+    snprintf(want, sizeof want, "%s:5: task_handling.resolver_class = nosuch: ", path);
+    if (strncmp(ccoord_config_error(c), want, strlen(want)) != 0)
+        fail_msg("got \"%s\", want it to begin with \"%s\"", ccoord_config_error(c), want);
+    assert_int_equal(ccoord_config_set(c, "task_handling", "resolver_class", "nosuch2"),
+                     CCOORD_OK);
+    assert_int_equal(ccoord_node_new(c, &n), CCOORD_EPLUGIN);
+    assert_non_null(strstr(ccoord_config_error(c),
+                           "ccoord_config_set: task_handling.resolver_class = nosuch2: "));
+    ccoord_config_free(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_config_resolver_error_names_where_it_was_set),
         T(test_config_new_has_defaults),
         T(test_config_empty_text_keeps_defaults),
         T(test_config_parses_every_key),

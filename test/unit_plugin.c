@@ -355,6 +355,32 @@ static void test_plugin_abi_refusal_names_file_and_both_versions(void **state)
 
 /* ---- permissions ------------------------------------------------------ */
 
+/* Issue 15: a file that is not ELF was told "file too short (check its
+ * dependencies with: ldd ...)"; a built-in's path was shown as
+ * "((built into libclustercoord))". */
+static void test_plugin_not_elf_and_builtin_texts(void **state)
+{
+    char err[1024], dir[PATH_MAX], file[PATH_MAX + 16];
+    ccoord__resolver *r = NULL;
+    FILE *f;
+    (void)state;
+    snprintf(dir, sizeof dir, "%s/notelf", tmpbase);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    snprintf(file, sizeof file, "%s/t_good.so", dir);
+    f = fopen(file, "w");
+    assert_non_null(f);
+    fputs("#!/bin/sh\necho not a plugin\n", f);
+    fclose(f);
+    expect_refused("t_good", dir, CCOORD_EPLUGIN, err, sizeof err);
+    assert_non_null(strstr(err, "t_good.so: not a shared object (no ELF header"));
+    assert_null(strstr(err, "ldd"));
+    assert_int_equal(ccoord__resolver_load("roundrobin", emptydir, NULL, NULL, NULL, &r, err,
+                                           sizeof err),
+                     CCOORD_OK);
+    assert_string_equal(ccoord__resolver_path(r), "built into libclustercoord");
+    ccoord__resolver_unload(r);
+}
+
 static void test_plugin_private_dir_under_tmp_loads(void **state)
 {
     struct stat st;
@@ -865,6 +891,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plugin_abi_refusal_names_file_and_both_versions),
+        cmocka_unit_test(test_plugin_not_elf_and_builtin_texts),
         cmocka_unit_test(test_plugin_private_dir_under_tmp_loads),
         cmocka_unit_test(test_plugin_sticky_dir_above_depends_on_owner),
         cmocka_unit_test(test_plugin_symlink_in_writable_dir_refused),
