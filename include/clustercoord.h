@@ -189,6 +189,17 @@ typedef void (*ccoord_log_cb)(ccoord_node *node, int level, const char *msg,
  * must not call back into the library (format, queue or write the line,
  * nothing more).  Since: 1.0 */
 CCOORD_API int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data);
+/* Like ccoord_on_log(), but the lines travel with the member and task
+ * events: the dispatcher thread calls cb (or, in host dispatch, the
+ * thread calling ccoord_dispatch()), in order with the events, never the
+ * thread that logged.  For a sink that takes a lock the library's own
+ * threads must not wait for (a language runtime's global lock: a Python
+ * main thread holding the GIL would otherwise stall the heartbeat).  cb
+ * may call the library as a member callback may.  Lines logged while
+ * nothing delivers (before ccoord_join() in thread dispatch, and once
+ * ccoord_node_free() has stopped the dispatcher) go to cb on the logging
+ * thread.  NULL cb: the default sink.  Since: 1.1 */
+CCOORD_API int ccoord_on_log_dispatched(ccoord_node *node, ccoord_log_cb cb, void *user_data);
 /* CCOORD_LOG_NONE .. CCOORD_LOG_DEBUG; CCOORD_EINVAL otherwise.  Since: 1.0 */
 CCOORD_API int ccoord_set_log_level(ccoord_node *node, int level);
 

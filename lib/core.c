@@ -102,14 +102,33 @@ static void default_log(int level, const char *msg)
             names[level >= 1 && level <= 4 ? level : 3], msg);
 }
 
+static int queue_log(ccoord_node *n, int level, const char *msg);
+
 static void emit(ccoord_node *n, int level, const char *msg)
 {
+    int queued;
     pthread_mutex_lock(&n->log_mu);
-    if (n->log_cb)
-        n->log_cb(n, level, msg, n->log_ud);
-    else
-        default_log(level, msg);
+    queued = n->log_cb && n->log_queued;
+    if (!queued) {
+        if (n->log_cb)
+            n->log_cb(n, level, msg, n->log_ud);
+        else
+            default_log(level, msg);
+    }
     pthread_mutex_unlock(&n->log_mu);
+    if (queued && !queue_log(n, level, msg)) {
+        /* nothing delivers now: the logging thread does */
+        ccoord_log_cb cb;
+        void *ud;
+        pthread_mutex_lock(&n->log_mu);
+        cb = n->log_cb;
+        ud = n->log_ud;
+        if (cb)
+            cb(n, level, msg, ud);
+        else
+            default_log(level, msg);
+        pthread_mutex_unlock(&n->log_mu);
+    }
 }
 
 void ccoord__log(ccoord_node *n, int level, const char *fmt, ...)
@@ -157,15 +176,26 @@ void ccoord__plugin_log(void *ctx, int level, const char *msg)
     ccoord__log(ctx, level, "%s", msg);
 }
 
-int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data)
+static int set_log(ccoord_node *node, ccoord_log_cb cb, void *user_data, int queued)
 {
     if (!node)
         return CCOORD_EINVAL;
     pthread_mutex_lock(&node->log_mu);
     node->log_cb = cb;
     node->log_ud = user_data;
+    node->log_queued = queued;
     pthread_mutex_unlock(&node->log_mu);
     return CCOORD_OK;
+}
+
+int ccoord_on_log(ccoord_node *node, ccoord_log_cb cb, void *user_data)
+{
+    return set_log(node, cb, user_data, 0);
+}
+
+int ccoord_on_log_dispatched(ccoord_node *node, ccoord_log_cb cb, void *user_data)
+{
+    return set_log(node, cb, user_data, 1);
 }
 
 int ccoord_set_log_level(ccoord_node *node, int level)
@@ -228,17 +258,14 @@ static void fd_signal(ccoord_node *n, int readable)
     while (r < 0 && errno == EINTR);
 }
 
-void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64_t fence)
+/* Appends an event (ev_mu held; takes copy, freed on failure). */
+static void queue_locked(ccoord_node *n, int kind, int event, char *copy, uint64_t fence)
 {
-    ccoord__events *q;
-    char *copy = ccoord__strdup(name ? name : "");
-    pthread_mutex_lock(&n->ev_mu);
-    q = &n->events;
+    ccoord__events *q = &n->events;
     if (copy)
         (void)ccoord__grow(&q->items, &q->cap, q->count, sizeof *q->items, 16);
     if (!copy || q->count == q->cap) {
         /* out of memory: the callback is lost, the state is not */
-        pthread_mutex_unlock(&n->ev_mu);
         free(copy);
         return;
     }
@@ -250,7 +277,27 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
         fd_signal(n, 1);
     n->ev_queued++;
     pthread_cond_broadcast(&n->ev_cond);
+}
+
+void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64_t fence)
+{
+    char *copy = ccoord__strdup(name ? name : "");
+    pthread_mutex_lock(&n->ev_mu);
+    queue_locked(n, kind, event, copy, fence);
     pthread_mutex_unlock(&n->ev_mu);
+}
+
+/* A log line into the queue when something delivers it (the dispatcher
+ * runs, or host dispatch); 0 otherwise. */
+static int queue_log(ccoord_node *n, int level, const char *msg)
+{
+    int ok;
+    pthread_mutex_lock(&n->ev_mu);
+    ok = (n->ev_running && !n->ev_stop) || n->host_dispatch;
+    if (ok)
+        queue_locked(n, CCOORD__EV_LOG, level, ccoord__strdup(msg), 0);
+    pthread_mutex_unlock(&n->ev_mu);
+    return ok;
 }
 
 /* Takes the whole queue as one batch (ev_mu held) for a deliverer; 0 when
@@ -265,6 +312,28 @@ static int take_batch(ccoord_node *n, ccoord__events *batch)
     fd_signal(n, 0);
     n->delivering = 1;
     return 1;
+}
+
+/* A queued log line, to the sink set now (no lock held: a dispatched sink
+ * may call the library). */
+static void deliver_log(ccoord_node *n, int level, const char *msg)
+{
+    ccoord_log_cb cb;
+    void *ud;
+    int queued;
+    pthread_mutex_lock(&n->log_mu);
+    cb = n->log_cb;
+    ud = n->log_ud;
+    queued = n->log_queued;
+    if (!cb || !queued) {
+        if (cb)
+            cb(n, level, msg, ud);
+        else
+            default_log(level, msg);
+    }
+    pthread_mutex_unlock(&n->log_mu);
+    if (cb && queued)
+        cb(n, level, msg, ud);
 }
 
 /* Delivers a batch with no lock held, one event at a time, each with the
@@ -286,7 +355,9 @@ static int deliver(ccoord_node *n, ccoord__events *batch)
         tcb = n->task_cb;
         tud = n->task_ud;
         pthread_mutex_unlock(&n->ev_mu);
-        if (e->kind == CCOORD__EV_MEMBER && mcb) {
+        if (e->kind == CCOORD__EV_LOG) {
+            deliver_log(n, e->event, e->name);
+        } else if (e->kind == CCOORD__EV_MEMBER && mcb) {
             mcb(n, e->event, e->name, mud);
             ran++;
         } else if (e->kind == CCOORD__EV_TASK && tcb) {

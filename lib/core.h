@@ -59,12 +59,12 @@ typedef struct ccoord__owned {
 
 /* An event waiting for the dispatcher. */
 typedef struct ccoord__event {
-    int kind; /* CCOORD__EV_MEMBER or CCOORD__EV_TASK */
+    int kind; /* CCOORD__EV_MEMBER, CCOORD__EV_TASK or CCOORD__EV_LOG (event: level) */
     int event;
     char *name;
     uint64_t fence;
 } ccoord__event;
-enum { CCOORD__EV_MEMBER = 0, CCOORD__EV_TASK = 1 };
+enum { CCOORD__EV_MEMBER = 0, CCOORD__EV_TASK = 1, CCOORD__EV_LOG = 2 };
 
 typedef struct ccoord__events {
     ccoord__event *items;
@@ -180,6 +180,7 @@ struct ccoord_node {
     pthread_mutex_t log_mu;
     ccoord_log_cb log_cb;
     void *log_ud;
+    int log_queued; /* ccoord_on_log_dispatched: lines go through the event queue */
     _Atomic int log_level;
 
     /* ---- connections: bg_db is the background thread's alone; api_db

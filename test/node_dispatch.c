@@ -488,6 +488,79 @@ static void test_dispatch_host_events_only_on_dispatching_thread(void **state)
     tc_free(&c);
 }
 
+/* ccoord_on_log_dispatched in host dispatch: every line, also those the
+ * background thread logs ("Member added"), reaches the sink on the
+ * host's loop. */
+static _Atomic int log_seen_added;
+static void thread_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
+{
+    note_thread();
+    atomic_fetch_add(&the_loop->ran, 1);
+    if (strstr(msg, "Member added [node-2]"))
+        atomic_store(&log_seen_added, 1);
+    tc_log_cb(n, level, msg, ud);
+}
+
+static void test_dispatch_log_lines_on_the_host_loop(void **state)
+{
+    tc_cluster c;
+    host_loop h;
+    pthread_t th;
+    (void)state;
+    tc_init(&c, IV);
+    memset(&h, 0, sizeof h);
+    the_loop = &h;
+    atomic_store(&log_seen_added, 0);
+    h.fd = add_host_node(&c, "node-1");
+    h.node = c.nodes[0].node;
+    assert_int_equal(ccoord_on_log_dispatched(h.node, thread_log_cb, &c.nodes[0]), CCOORD_OK);
+    assert_int_equal(pthread_create(&th, NULL, host_loop_main, &h), 0);
+    h.self = th;
+    tc_join(&c.nodes[0]);
+    tc_join(tc_add(&c, "node-2"));
+    assert_true(TC_WAIT(5000, atomic_load(&log_seen_added)) >= 0);
+    assert_int_equal(ccoord_leave(h.node), CCOORD_OK);
+    atomic_store(&h.stop, 1);
+    pthread_join(th, NULL);
+    print_message("      [%s] %d log line(s) through the host's loop, %d on another thread\n",
+                  tc_backend, atomic_load(&h.ran), atomic_load(&h.wrong_thread));
+    assert_true(tc_logged(&c.nodes[0], "Successfully joined"));
+    assert_int_equal(atomic_load(&h.wrong_thread), 0);
+    tc_free(&c);
+}
+
+/* A dispatched log sink that blocks for ten timeouts (a Python main
+ * thread holding the GIL) delays lines, not the heartbeat: the node keeps
+ * its tasks and membership, and the lines come afterwards. */
+static _Atomic int block_log;
+static void slow_log_cb(ccoord_node *n, int level, const char *msg, void *ud)
+{
+    tc_log_cb(n, level, msg, ud);
+    if (strstr(msg, "Member added [node-4]") && atomic_exchange(&block_log, 0))
+        block_now();
+}
+
+static void test_dispatch_blocked_log_sink_keeps_node_alive(void **state)
+{
+    tc_cluster c;
+    int s;
+    (void)state;
+    tc_init(&c, IV);
+    start_three(&c);
+    s = busiest(&c);
+    ccoord_on_log_dispatched(c.nodes[s].node, slow_log_cb, &c.nodes[s]);
+    arm(&block_log);
+    tc_join(tc_add(&c, "node-4")); /* node s's background thread logs "Member added" */
+    if (TC_WAIT(3000, atomic_load(&block_start_ms) != 0) < 0)
+        fail_msg("[%s] the log sink of %s never got the line", tc_backend, c.nodes[s].id);
+    tc_join(tc_add(&c, "node-5"));
+    watch_liveness(&c, s, 4, NULL);
+    /* delayed, not lost */
+    assert_true(TC_WAIT(3000, tc_logged(&c.nodes[s], "Member added [node-5]")) >= 0);
+    assert_true(tc_logged_at(&c.nodes[s], "Member added [node-5]") >= atomic_load(&block_end_ms));
+    tc_free(&c);
+}
+
 static void test_dispatch_mode_misuse_refused(void **state)
 {
     tc_cluster c;
@@ -526,6 +599,8 @@ int main(void)
 #if CCOORD_VERSION_AT_LEAST(1, 1, 0)
         cmocka_unit_test(test_dispatch_host_that_does_not_dispatch_keeps_node_alive),
         cmocka_unit_test(test_dispatch_host_events_only_on_dispatching_thread),
+        cmocka_unit_test(test_dispatch_log_lines_on_the_host_loop),
+        cmocka_unit_test(test_dispatch_blocked_log_sink_keeps_node_alive),
         cmocka_unit_test(test_dispatch_mode_misuse_refused),
 #endif
     };

@@ -25,14 +25,12 @@ The library is loaded by its SONAME, libclustercoord.so.1 (the bare .so is
 a -dev file).  Set CCOORD_LIBRARY to a path, or call load(path) before
 anything else, to use another copy (e.g. an uninstalled build/).
 
-Member and task callbacks run on the node's dispatcher thread (ctypes
+Member, task and log callbacks run on the node's dispatcher thread (ctypes
 takes the GIL), never on the thread that heartbeats: a main thread that
-holds the GIL for seconds delays the events, not the heartbeat.  Or call
-event_fd() before join() and dispatch() from your own loop (asyncio's
-loop.add_reader(fd, node.dispatch)): then they run on that thread.
-Member and task callbacks may call any method of the node except close();
-a log callback may run while the library holds an internal lock and must
-not call the library at all (format and print the line, nothing more).
+holds the GIL for seconds delays the events and log lines, not the
+heartbeat.  Or call event_fd() before join() and dispatch() from your own
+loop (asyncio's loop.add_reader(fd, node.dispatch)): then they run on that
+thread.  Callbacks may call any method of the node except close().
 An exception in a callback is printed to stderr and otherwise ignored: it
 cannot propagate into C.
 """
@@ -53,7 +51,7 @@ __all__ = [
 
 SONAME = "libclustercoord.so.1"
 # The oldest library this binding works with (ccoord_version_num() form).
-REQUIRED_VERSION_NUM = 0x010000
+REQUIRED_VERSION_NUM = 0x010100  # ccoord_on_log_dispatched
 
 # Status codes (CCOORD_STATUS_MAP in clustercoord.h; append-only there).
 OK = 0
@@ -128,6 +126,7 @@ SIGNATURES = {
     "ccoord_join": (c_int, [NodeP]),
     "ccoord_leave": (c_int, [NodeP]),
     "ccoord_on_log": (c_int, [NodeP, LOG_CB, c_void_p]),
+    "ccoord_on_log_dispatched": (c_int, [NodeP, LOG_CB, c_void_p]),
     "ccoord_set_log_level": (c_int, [NodeP, c_int]),
     "ccoord_on_member_change": (c_int, [NodeP, MEMBER_CB, c_void_p]),
     "ccoord_is_leader": (c_int, [NodeP]),
@@ -397,12 +396,15 @@ class Node:
     def on_log(self, fn):
         """fn(node, level, message) for each library log line (None: stderr).
 
-        fn must not call the library, not even node.id: it may run while
-        the library holds a lock."""
+        The lines travel with the events (ccoord_on_log_dispatched): fn runs
+        on the dispatcher thread, or in your dispatch() loop, never on the
+        thread that heartbeats, so a thread holding the GIL delays log lines,
+        not the heartbeat.  fn may call the node as an event callback may."""
         cb = LOG_CB(self._wrap(fn, lambda n, lvl, msg, ud: (lvl, _s(msg)))) if fn else \
             ctypes.cast(None, LOG_CB)
         self._keep.append(cb)
-        self._check(self._lib.ccoord_on_log(self._handle(), cb, None), "ccoord_on_log")
+        self._check(self._lib.ccoord_on_log_dispatched(self._handle(), cb, None),
+                    "ccoord_on_log_dispatched")
 
     def set_log_level(self, level):
         self._check(self._lib.ccoord_set_log_level(self._handle(), level),
