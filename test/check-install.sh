@@ -10,7 +10,9 @@
 #    a cluster on SQLite, linked dynamically (LD_LIBRARY_PATH into the
 #    staging root) and statically (the archive and Libs.private);
 # 4. examples/custom_resolver, copied out of the tree, builds and installs
-#    against it with its own Makefile.
+#    against it with its own Makefile;
+# 5. the Python package in PYTHON_DIR imports from there (Debian's
+#    python3) and loads the staged library.
 set -eu
 # The library refuses plugins in a file or directory writable by group or
 # others: whatever the caller's umask, stage the install 0755/0644.
@@ -67,6 +69,10 @@ done
 for m in man/man3/*.3 man/man5/*.5 man/man7/*.7; do
     [ -f "$m" ] || continue
     cmp -s "$m" "$mandir/${m#man/}" || fail "man page $m not installed"
+done
+pydir=$dest$($MAKE --no-print-directory -s print-python-dir PREFIX="$PREFIX")
+for f in bindings/python/clustercoord/*.py bindings/python/clustercoord/py.typed; do
+    cmp -s "$f" "$pydir/clustercoord/$(basename "$f")" || fail "Python file $f not installed in $pydir"
 done
 if find "$dest" -perm /022 ! -type l | grep -q .; then
     fail "group- or world-writable files installed: $(find "$dest" -perm /022 ! -type l)"
@@ -195,6 +201,21 @@ if $MAKE --no-print-directory -C "$tmp/custom_resolver" all install >"$tmp/cr.lo
 else
     cat "$tmp/cr.log" >&2
     fail "examples/custom_resolver does not build against the installed library"
+fi
+
+# ---- 5. the Python package, as installed
+if [ -x /usr/bin/python3 ]; then
+    if ! out=$(PYTHONPATH=$pydir CCOORD_LIBRARY=$libdir/libclustercoord.so.$abi \
+        /usr/bin/python3 -c 'import clustercoord as cc; print(cc.__file__, cc.version())' 2>&1); then
+        fail "the installed Python package does not import: $out"
+    else
+        case "$out" in
+        "$pydir/clustercoord/__init__.py $version") echo "check-install: python ok: $out" ;;
+        *) fail "the Python package imported as '$out' (want $pydir/clustercoord, $version)" ;;
+        esac
+    fi
+else
+    fail "/usr/bin/python3 is missing (Debian package python3)"
 fi
 
 if [ $fails -ne 0 ]; then

@@ -19,6 +19,7 @@ set -eu
 
 BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev"
 TEST_PACKAGES="libdbd-pgsql libdbd-mysql libcmocka-dev postgresql mariadb-server mandoc groff-base python3
+python3-pytest python3-setuptools python3-wheel python3-venv
 valgrind clang libclang-rt-14-dev faketime openssl"
 case "${1:-test}" in
 build) PACKAGES=$BUILD_PACKAGES ;;

@@ -8,7 +8,7 @@ token.  Prints the timeline; exits 1 if anything did not happen as it
 should.
 
     LD_LIBRARY_PATH=build python3 examples/python/failover.py     # in tree
-    python3 failover.py                                           # installed
+    python3 failover.py               # with the package and library installed
 
 Options: --heartbeat-ms N (default 200), --timeout-s N (bound on every
 wait, default 15), --verbose (library log lines).
@@ -21,7 +21,10 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# In the tree, the package next door (bindings/python); else the installed one.
+_tree = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "bindings", "python")
+if os.path.isdir(os.path.join(_tree, "clustercoord")):
+    sys.path.insert(0, _tree)
 import clustercoord as cc  # noqa: E402
 
 TASK = "sample-task"
@@ -58,8 +61,8 @@ def make_node(name, dbdir, heartbeat_ms, verbose):
     lock = threading.Lock()
 
     def on_log(n, level, msg):
-        # No library call in here (not even n.id): see Node.on_log.
-        if verbose or level <= cc.LOG_WARN:
+        # on the dispatcher thread, in order with the events
+        if verbose or level <= cc.LogLevel.WARN:
             with lock:
                 say(f"{name:7} log: {msg}")
 
@@ -93,13 +96,10 @@ def main():
     with tempfile.TemporaryDirectory(prefix="ccoord-failover-") as dbdir:
         a = make_node("node-a", dbdir, hb, args.verbose)
         b = make_node("node-b", dbdir, hb, args.verbose)
-        with a, b:
-            for n in (a, b):
-                n.register_task(TASK)
-            a.join()
-            say("node-a joined")
-            b.join()
-            say("node-b joined")
+        for n in (a, b):
+            n.register_task(TASK)
+        with a, b:  # each joins on entering, leaves on leaving
+            say("node-a and node-b joined")
             wait_until("both nodes to see two members",
                        lambda: len(a.members()) == 2 and len(b.members()) == 2, args.timeout_s)
             say(f"members {a.members()}, leader {a.leader()}")

@@ -1,42 +1,44 @@
-"""clustercoord: a ctypes binding of libclustercoord.
+"""clustercoord: the Python package of libclustercoord (a ctypes binding).
 
 Several processes (or several nodes in one process) form a cluster through
 a shared SQL database: membership, an elected leader, and named tasks each
-owned by exactly one live node.  This module wraps the C API one to one
-(see libclustercoord(7) and the man3 pages) with two classes:
+owned by exactly one live node.  The package wraps the whole C API (see
+libclustercoord(7) and the man3 pages)::
 
     import clustercoord as cc
 
-    cfg = cc.Config()                       # or cc.Config("node.conf")
-    cfg.set("cluster_config", "node_id", "node-1")
-    cfg.set("datasource", "dbdir", "/var/lib/myapp")
-    with cc.Node(cfg) as node:              # the config may be closed now
-        node.on_task_change(lambda n, ev, task, fence: print(ev, task, fence))
+    cfg = cc.Config.from_file("node.conf")      # or cc.Config(), .set(...)
+    with cc.Node(cfg) as node:                  # joins; leaves at the end
+        node.on_task_change(lambda n, ev, task, fence: print(ev.name, task))
         node.register_task("sample-task")
-        node.join()
         fence = node.acquire_task("sample-task")  # None unless we own it
-        ...
-    # leaving the with block leaves the cluster and frees the node
 
-Errors raise CCoordError (status, name, strerror and the library's own
-detail: ccoord_errmsg() or ccoord_config_error()).
+Events are IntEnums (MemberEvent, TaskEvent; they compare equal to the C
+values).  Failures raise a subclass of CCoordError per status (NotOwner,
+DatabaseError, ConfigError, ...), carrying .status, .name and .detail.
+The library's log lines go to logging.getLogger("clustercoord") unless
+on_log() sets another sink.
 
-The library is loaded by its SONAME, libclustercoord.so.1 (the bare .so is
-a -dev file).  Set CCOORD_LIBRARY to a path, or call load(path) before
-anything else, to use another copy (e.g. an uninstalled build/).
+The library is loaded at import by its SONAME, libclustercoord.so.1 (or
+$CCOORD_LIBRARY, a path), and its version is checked then.
 
-Member, task and log callbacks run on the node's dispatcher thread (ctypes
-takes the GIL), never on the thread that heartbeats: a main thread that
-holds the GIL for seconds delays the events and log lines, not the
-heartbeat.  Or call event_fd() before join() and dispatch() from your own
-loop (asyncio's loop.add_reader(fd, node.dispatch)): then they run on that
-thread.  Callbacks may call any method of the node except close().
-An exception in a callback is printed to stderr and otherwise ignored: it
-cannot propagate into C.
+Threads and the GIL: member, task and log callbacks run on the node's
+dispatcher thread (ctypes takes the GIL there), never on the thread that
+heartbeats, so a Python thread holding the GIL delays events, not the
+heartbeat, and the node is never evicted for it.  In asyncio, iterate
+``node.events()`` (host dispatch on the event loop's thread) instead of
+setting callbacks.  Callbacks may call any method of the node except
+close(); an exception in one is printed to stderr (it cannot propagate
+into C).
 """
 
+from __future__ import annotations
+
+import asyncio
 import atexit
 import ctypes
+import enum
+import logging
 import os
 import sys
 import threading
@@ -44,47 +46,94 @@ import traceback
 import weakref
 from ctypes import (CFUNCTYPE, POINTER, Structure, byref, c_char, c_char_p, c_int,
                     c_size_t, c_uint, c_uint64, c_void_p)
+from typing import (Any, AsyncIterator, Callable, Dict, List, Mapping, NamedTuple, Optional,
+                    Union)
+
+__version__ = "1.1.0"
 
 __all__ = [
-    "CCoordError", "Config", "Node", "load", "version", "version_num", "strerror", "errname",
+    "CCoordError", "Config", "Node", "Event", "MemberEvent", "TaskEvent", "TaskState",
+    "LogLevel", "Status", "load", "version", "version_num", "strerror", "errname",
+    "InvalidArgument", "OutOfMemory", "ConfigError", "DatabaseError", "PluginError",
+    "ABIError", "NotFound", "Canceled", "Misuse", "Forked", "NotOwner", "NotLeader",
+    "DuplicateNode", "NotJoined", "SchemaError", "StateError",
 ]
 
 SONAME = "libclustercoord.so.1"
-# The oldest library this binding works with (ccoord_version_num() form).
-REQUIRED_VERSION_NUM = 0x010100  # ccoord_on_log_dispatched
+# The oldest library this binding works with (ccoord_version_num() form):
+# 1.1 for ccoord_on_log_dispatched.
+REQUIRED_VERSION_NUM = 0x010100
 
-# Status codes (CCOORD_STATUS_MAP in clustercoord.h; append-only there).
-OK = 0
-EINVAL = -1
-ENOMEM = -2
-ECONFIG = -3
-EDB = -4
-EPLUGIN = -5
-EABI = -6
-ENOTFOUND = -7
-ECANCELED = -8
-EMISUSE = -9
-EFORKED = -10
-ENOTOWNER = -11
-ENOTLEADER = -12
-EDUPNODE = -13
-ENOTJOINED = -14
-ESCHEMA = -15
-ESTATE = -16
 
-LOG_NONE, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = 0, 1, 2, 3, 4
+class Status(enum.IntEnum):
+    """CCOORD_* status codes (CCOORD_STATUS_MAP in clustercoord.h)."""
+    OK = 0
+    EINVAL = -1
+    ENOMEM = -2
+    ECONFIG = -3
+    EDB = -4
+    EPLUGIN = -5
+    EABI = -6
+    ENOTFOUND = -7
+    ECANCELED = -8
+    EMISUSE = -9
+    EFORKED = -10
+    ENOTOWNER = -11
+    ENOTLEADER = -12
+    EDUPNODE = -13
+    ENOTJOINED = -14
+    ESCHEMA = -15
+    ESTATE = -16
 
-MEMBER_ADDED = 1
-MEMBER_REMOVED = 2
-MEMBER_SELF_EVICTED = 3
-MEMBER_LEADER_CHANGED = 4
 
-TASK_ASSIGNED = 1
-TASK_REVOKED = 2
+class LogLevel(enum.IntEnum):
+    NONE = 0
+    ERROR = 1
+    WARN = 2
+    INFO = 3
+    DEBUG = 4
 
-TASK_ACTIVE = 1
-TASK_PAUSED = 2
-TASK_COMPLETED = 3
+
+class MemberEvent(enum.IntEnum):
+    ADDED = 1
+    REMOVED = 2
+    SELF_EVICTED = 3
+    LEADER_CHANGED = 4
+
+
+class TaskEvent(enum.IntEnum):
+    ASSIGNED = 1
+    REVOKED = 2
+
+
+class TaskState(enum.IntEnum):
+    ACTIVE = 1
+    PAUSED = 2
+    COMPLETED = 3
+
+
+# The names of the first versions of this binding, kept for their scripts.
+OK, EINVAL, ENOMEM, ECONFIG, EDB, EPLUGIN, EABI, ENOTFOUND = (
+    Status.OK, Status.EINVAL, Status.ENOMEM, Status.ECONFIG, Status.EDB, Status.EPLUGIN,
+    Status.EABI, Status.ENOTFOUND)
+ECANCELED, EMISUSE, EFORKED, ENOTOWNER, ENOTLEADER, EDUPNODE, ENOTJOINED = (
+    Status.ECANCELED, Status.EMISUSE, Status.EFORKED, Status.ENOTOWNER, Status.ENOTLEADER,
+    Status.EDUPNODE, Status.ENOTJOINED)
+ESCHEMA, ESTATE = Status.ESCHEMA, Status.ESTATE
+LOG_NONE, LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG = tuple(LogLevel)
+MEMBER_ADDED, MEMBER_REMOVED, MEMBER_SELF_EVICTED, MEMBER_LEADER_CHANGED = tuple(MemberEvent)
+TASK_ASSIGNED, TASK_REVOKED = tuple(TaskEvent)
+TASK_ACTIVE, TASK_PAUSED, TASK_COMPLETED = tuple(TaskState)
+
+
+class Event(NamedTuple):
+    """One event from Node.events(): kind is "member", "task" or "log";
+    event a MemberEvent, TaskEvent or LogLevel; name the member id, task
+    name or log line; fence the task's fence (0 otherwise)."""
+    kind: str
+    event: int
+    name: str
+    fence: int = 0
 
 
 # ---- types -----------------------------------------------------------------
@@ -206,6 +255,15 @@ def _s(b):
     return b.decode("utf-8", "surrogateescape") if b is not None else None
 
 
+def _enum(cls, value):
+    """value as a member of the IntEnum cls, or the int when cls lacks it
+    (a newer library's event)."""
+    try:
+        return cls(value)
+    except ValueError:
+        return value
+
+
 def version():
     """Version of the loaded library, e.g. "1.0.0"."""
     return _s(load().ccoord_version())
@@ -226,20 +284,108 @@ def errname(status):
 class CCoordError(Exception):
     """A libclustercoord call failed.
 
-    status: the CCOORD_E* value; name: "CCOORD_EDB"...; strerror: its text;
-    detail: the library's explanation (ccoord_errmsg / ccoord_config_error);
-    function: the C function that failed."""
+    status: the Status (CCOORD_E*); name: "CCOORD_EDB"...; strerror: its
+    text; detail: the library's explanation (ccoord_errmsg or
+    ccoord_config_error), which names the C function already; function:
+    the C function that failed.  Each status has its subclass (NotOwner,
+    DatabaseError, ...); catch CCoordError for all."""
 
-    def __init__(self, status, function, detail=""):
-        self.status = status
+    def __init__(self, status: int, function: str, detail: str = "") -> None:
+        try:
+            self.status: int = Status(status)
+        except ValueError:
+            self.status = status
         self.function = function
         self.name = errname(status)
         self.strerror = strerror(status)
         self.detail = detail or ""
-        msg = f"{function}: {self.strerror} ({self.name})"
-        if self.detail:
-            msg += f": {self.detail}"
+        if self.detail.startswith(function + ":"):
+            msg = f"{self.detail} ({self.name})"
+        elif self.detail:
+            msg = f"{function}: {self.detail} ({self.name})"
+        else:
+            msg = f"{function}: {self.strerror} ({self.name})"
         super().__init__(msg)
+
+    def __new__(cls, status: int = 0, *args: Any, **kwargs: Any) -> "CCoordError":
+        # CCoordError(status, ...) builds the subclass of that status
+        if cls is CCoordError:
+            cls = _ERRORS.get(status, CCoordError)
+        return super().__new__(cls)
+
+
+class InvalidArgument(CCoordError, ValueError):
+    """CCOORD_EINVAL"""
+
+
+class OutOfMemory(CCoordError):
+    """CCOORD_ENOMEM"""
+
+
+class ConfigError(CCoordError):
+    """CCOORD_ECONFIG"""
+
+
+class DatabaseError(CCoordError):
+    """CCOORD_EDB"""
+
+
+class PluginError(CCoordError):
+    """CCOORD_EPLUGIN"""
+
+
+class ABIError(CCoordError):
+    """CCOORD_EABI"""
+
+
+class NotFound(CCoordError, LookupError):
+    """CCOORD_ENOTFOUND"""
+
+
+class Canceled(CCoordError):
+    """CCOORD_ECANCELED"""
+
+
+class Misuse(CCoordError):
+    """CCOORD_EMISUSE"""
+
+
+class Forked(CCoordError):
+    """CCOORD_EFORKED"""
+
+
+class NotOwner(CCoordError):
+    """CCOORD_ENOTOWNER"""
+
+
+class NotLeader(CCoordError):
+    """CCOORD_ENOTLEADER"""
+
+
+class DuplicateNode(CCoordError):
+    """CCOORD_EDUPNODE"""
+
+
+class NotJoined(CCoordError):
+    """CCOORD_ENOTJOINED"""
+
+
+class SchemaError(CCoordError):
+    """CCOORD_ESCHEMA"""
+
+
+class StateError(CCoordError):
+    """CCOORD_ESTATE"""
+
+
+_ERRORS: Dict[int, type] = {
+    Status.EINVAL: InvalidArgument, Status.ENOMEM: OutOfMemory, Status.ECONFIG: ConfigError,
+    Status.EDB: DatabaseError, Status.EPLUGIN: PluginError, Status.EABI: ABIError,
+    Status.ENOTFOUND: NotFound, Status.ECANCELED: Canceled, Status.EMISUSE: Misuse,
+    Status.EFORKED: Forked, Status.ENOTOWNER: NotOwner, Status.ENOTLEADER: NotLeader,
+    Status.EDUPNODE: DuplicateNode, Status.ENOTJOINED: NotJoined,
+    Status.ESCHEMA: SchemaError, Status.ESTATE: StateError,
+}
 
 
 # ---- configuration ----------------------------------------------------------
@@ -250,7 +396,8 @@ class Config:
     Config(path=None, settings=None): settings is {section: {key: value}}.
     Settings made with set() take precedence over any file."""
 
-    def __init__(self, path=None, settings=None):
+    def __init__(self, path: Optional[Union[str, os.PathLike]] = None,
+                 settings: Optional[Mapping[str, Mapping[str, Any]]] = None) -> None:
         self._lib = load()
         h = ConfigP()
         rc = self._lib.ccoord_config_new(byref(h))
@@ -267,6 +414,16 @@ class Config:
             self.close()
             raise
 
+    @classmethod
+    def from_file(cls, path: Union[str, os.PathLike]) -> "Config":
+        """A config read from an INI file (clustercoord.conf(5))."""
+        return cls(path)
+
+    @classmethod
+    def from_mi(cls, path: Union[str, os.PathLike]) -> "Config":
+        """A config read from a WSO2 Micro Integrator deployment.toml."""
+        return cls().load_mi(path)
+
     def _handle(self):
         if not self._h:
             raise CCoordError(EMISUSE, "Config", "the config is closed")
@@ -276,19 +433,19 @@ class Config:
         if rc != OK:
             raise CCoordError(rc, function, _s(self._lib.ccoord_config_error(self._h)))
 
-    def load(self, path):
+    def load(self, path: Union[str, os.PathLike]) -> "Config":
         """Reads an INI file on top of the current settings (all or nothing)."""
         self._check(self._lib.ccoord_config_load(self._handle(), _b(os.fspath(path))),
                     "ccoord_config_load")
         return self
 
-    def load_mi(self, path):
+    def load_mi(self, path: Union[str, os.PathLike]) -> "Config":
         """Reads a WSO2 Micro Integrator deployment.toml unchanged (all or nothing)."""
         self._check(self._lib.ccoord_config_load_mi(self._handle(), _b(os.fspath(path))),
                     "ccoord_config_load_mi")
         return self
 
-    def set(self, section, key, value):
+    def set(self, section: str, key: str, value: Any) -> "Config":
         """Sets one key as the host program (same names and checks as the file)."""
         if isinstance(value, bool):
             value = "true" if value else "false"
@@ -297,7 +454,7 @@ class Config:
         return self
 
     @property
-    def error(self):
+    def error(self) -> str:
         """The last load/set error ("" if none)."""
         return _s(self._lib.ccoord_config_error(self._handle()))
 
@@ -326,12 +483,20 @@ class Node:
 
     Node(config): config is a Config, a path to an INI file, or a
     {section: {key: value}} dict.  The node copies what it needs, so the
-    Config may be closed at once.  Use as a context manager, or call
-    close(): it leaves the cluster first if joined."""
+    Config may be closed at once.  As a context manager it joins on enter
+    (unless joined already) and leaves and frees the node on exit; or call
+    join() and close() (which leaves first if joined).  Its log lines go to
+    logging.getLogger("clustercoord") at the logger's level until on_log()
+    sets another sink."""
 
-    def __init__(self, config=None):
+    def __init__(self, config: Union["Config", str, os.PathLike,
+                                      Mapping[str, Mapping[str, Any]], None] = None) -> None:
         self._lib = load()
         self._h = None
+        self._joined = False
+        self._aqueue: Optional[asyncio.Queue] = None
+        self._aloop: Optional[asyncio.AbstractEventLoop] = None
+        self._fd = -1
         self._keep = []  # every CFUNCTYPE object handed to C, until close()
         self._cb_threads = set()  # threads currently inside one of our callbacks
         self._cb_lock = threading.Lock()
@@ -353,6 +518,25 @@ class Node:
         finally:
             if own is not None:
                 own.close()
+        self._bridge_logging()
+
+    def _bridge_logging(self) -> None:
+        """The library's lines to logging.getLogger("clustercoord")."""
+        logger = logging.getLogger("clustercoord")
+        levels = {LogLevel.ERROR: logging.ERROR, LogLevel.WARN: logging.WARNING,
+                  LogLevel.INFO: logging.INFO, LogLevel.DEBUG: logging.DEBUG}
+        node_id = self.id
+
+        def to_logging(node: "Node", level: int, msg: str) -> None:
+            logger.log(levels.get(level, logging.INFO), "%s", msg,
+                       extra={"ccoord_node": node_id})
+
+        self.on_log(to_logging)
+        if logger.isEnabledFor(logging.DEBUG):
+            self.set_log_level(LogLevel.DEBUG)
+        elif not logger.isEnabledFor(logging.INFO):
+            self.set_log_level(LogLevel.WARN if logger.isEnabledFor(logging.WARNING)
+                               else LogLevel.ERROR)
 
     # -- plumbing
     def _handle(self):
@@ -393,68 +577,103 @@ class Node:
         return _s(self._lib.ccoord_errmsg(self._handle()))
 
     # -- callbacks: fn(node, ...); None removes
-    def on_log(self, fn):
+    def on_log(self, fn: Optional[Callable[["Node", int, str], Any]]) -> None:
         """fn(node, level, message) for each library log line (None: stderr).
 
         The lines travel with the events (ccoord_on_log_dispatched): fn runs
         on the dispatcher thread, or in your dispatch() loop, never on the
         thread that heartbeats, so a thread holding the GIL delays log lines,
         not the heartbeat.  fn may call the node as an event callback may."""
-        cb = LOG_CB(self._wrap(fn, lambda n, lvl, msg, ud: (lvl, _s(msg)))) if fn else \
+        cb = LOG_CB(self._wrap(fn, lambda n, lvl, msg, ud: (_enum(LogLevel, lvl),
+                                                            _s(msg)))) if fn else \
             ctypes.cast(None, LOG_CB)
         self._keep.append(cb)
         self._check(self._lib.ccoord_on_log_dispatched(self._handle(), cb, None),
                     "ccoord_on_log_dispatched")
 
-    def set_log_level(self, level):
+    def set_log_level(self, level: int) -> None:
         self._check(self._lib.ccoord_set_log_level(self._handle(), level),
                     "ccoord_set_log_level")
 
-    def on_member_change(self, fn):
-        """fn(node, event, member_id); event is MEMBER_*."""
-        cb = MEMBER_CB(self._wrap(fn, lambda n, ev, mid, ud: (ev, _s(mid)))) if fn else \
+    def on_member_change(self, fn: Optional[Callable[["Node", MemberEvent, str], Any]]) -> None:
+        """fn(node, event, member_id); event is a MemberEvent."""
+        cb = MEMBER_CB(self._wrap(fn, lambda n, ev, mid, ud: (_enum(MemberEvent, ev),
+                                                              _s(mid)))) if fn else \
             ctypes.cast(None, MEMBER_CB)
         self._keep.append(cb)
         self._check(self._lib.ccoord_on_member_change(self._handle(), cb, None),
                     "ccoord_on_member_change")
 
-    def on_task_change(self, fn):
-        """fn(node, event, task, fence); event is TASK_ASSIGNED or TASK_REVOKED."""
-        cb = TASK_CB(self._wrap(fn, lambda n, ev, t, f, ud: (ev, _s(t), f))) if fn else \
+    def on_task_change(self, fn: Optional[Callable[["Node", TaskEvent, str, int], Any]]) -> None:
+        """fn(node, event, task, fence); event is a TaskEvent."""
+        cb = TASK_CB(self._wrap(fn, lambda n, ev, t, f, ud: (_enum(TaskEvent, ev), _s(t),
+                                                             f))) if fn else \
             ctypes.cast(None, TASK_CB)
         self._keep.append(cb)
         self._check(self._lib.ccoord_on_task_change(self._handle(), cb, None),
                     "ccoord_on_task_change")
 
     # -- host dispatch
-    def event_fd(self):
+    def event_fd(self) -> int:
         """Before join: callbacks run only inside dispatch(), on the thread
         that calls it; returns a descriptor readable while events wait (for
         select, selectors or asyncio's add_reader).  The node owns it."""
+        if self._fd >= 0:
+            return self._fd
         fd = c_int(-1)
         self._check(self._lib.ccoord_event_fd(self._handle(), ctypes.byref(fd)),
                     "ccoord_event_fd")
+        self._fd = fd.value
         return fd.value
 
-    def dispatch(self):
+    def dispatch(self) -> int:
         """Runs the waiting callbacks here; returns how many ran."""
         rc = self._lib.ccoord_dispatch(self._handle())
         self._check(rc if rc < 0 else 0, "ccoord_dispatch")
         return rc
 
-    # -- membership
-    def join(self):
-        self._check(self._lib.ccoord_join(self._handle()), "ccoord_join")
+    def events(self) -> AsyncIterator[Event]:
+        """Events as an async iterator on the running asyncio loop.
 
-    def leave(self):
+        Call it before join(), in a coroutine: the node switches to host
+        dispatch on the loop's thread (loop.add_reader on its event fd),
+        and member and task events arrive as Event tuples; log lines keep
+        going to the log sink, also from the loop.  Replaces the member
+        and task callbacks.  Every call returns an iterator over the same
+        queue."""
+        if self._aqueue is None:
+            loop = asyncio.get_running_loop()
+            fd = self.event_fd()
+            q: asyncio.Queue = asyncio.Queue()
+            self.on_member_change(lambda n, ev, mid: q.put_nowait(Event("member", ev, mid)))
+            self.on_task_change(lambda n, ev, t, f: q.put_nowait(Event("task", ev, t, f)))
+            loop.add_reader(fd, self.dispatch)
+            self._aqueue, self._aloop = q, loop
+        return self._aiter()
+
+    async def _aiter(self) -> AsyncIterator[Event]:
+        q = self._aqueue
+        while True:
+            yield await q.get()
+
+    # -- membership
+    def join(self) -> None:
+        """Joins the cluster (a no-op inside the with block that joined)."""
+        if self._joined and getattr(self, "_entered", False):
+            return
+        self._check(self._lib.ccoord_join(self._handle()), "ccoord_join")
+        self._joined = True
+
+    def leave(self) -> None:
         """Graceful leave: hands this node's tasks over at once."""
         self._check(self._lib.ccoord_leave(self._handle()), "ccoord_leave")
+        self._joined = False
 
     @property
-    def is_leader(self):
+    def is_leader(self) -> bool:
         return self._lib.ccoord_is_leader(self._handle()) == 1
 
-    def leader(self):
+    def leader(self) -> Optional[str]:
         """The leader's id as last read, or None when there is none."""
         p = _CharP()
         rc = self._lib.ccoord_leader(self._handle(), byref(p))
@@ -475,20 +694,20 @@ class Node:
         finally:
             self._lib.ccoord_free_list(arr, n)
 
-    def members(self):
+    def members(self) -> List[str]:
         """Live members as last read, in join order."""
         return self._list(self._lib.ccoord_members, "ccoord_members")
 
     # -- tasks
-    def register_task(self, task):
+    def register_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_register(self._handle(), _b(task)),
                     "ccoord_task_register")
 
-    def unregister_task(self, task):
+    def unregister_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_unregister(self._handle(), _b(task)),
                     "ccoord_task_unregister")
 
-    def acquire_task(self, task):
+    def acquire_task(self, task: str) -> Optional[int]:
         """The fencing token if this node owns task now, else None."""
         fence = c_uint64()
         rc = self._lib.ccoord_acquire_task(self._handle(), _b(task), byref(fence))
@@ -497,37 +716,43 @@ class Node:
         self._check(rc, "ccoord_acquire_task")
         return fence.value
 
-    def owned_tasks(self):
+    def owned_tasks(self) -> List[str]:
         """Tasks this node owns and may run now, sorted by name."""
         return self._list(self._lib.ccoord_owned_tasks, "ccoord_owned_tasks")
 
-    def resolve_tasks(self):
+    def resolve_tasks(self) -> None:
         """One resolution pass now (leader only: CCoordError ENOTLEADER)."""
         self._check(self._lib.ccoord_resolve_tasks(self._handle()), "ccoord_resolve_tasks")
 
-    def pause_task(self, task):
+    def pause_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_pause(self._handle(), _b(task)), "ccoord_task_pause")
 
-    def resume_task(self, task):
+    def resume_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_resume(self._handle(), _b(task)),
                     "ccoord_task_resume")
 
-    def complete_task(self, task):
+    def complete_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_complete(self._handle(), _b(task)),
                     "ccoord_task_complete")
 
-    def task_state(self, task):
-        """TASK_ACTIVE, TASK_PAUSED or TASK_COMPLETED (a database read)."""
+    def task_state(self, task: str) -> TaskState:
+        """TaskState.ACTIVE, PAUSED or COMPLETED (a database read)."""
         st = c_int()
         self._check(self._lib.ccoord_task_state(self._handle(), _b(task), byref(st)),
                     "ccoord_task_state")
-        return st.value
+        return _enum(TaskState, st.value)
 
     # -- lifetime
-    def close(self):
+    def close(self) -> None:
         """Leaves if joined, stops the library's thread, frees the node."""
         if not self._h:
             return
+        if self._aloop is not None and self._fd >= 0:
+            try:
+                self._aloop.remove_reader(self._fd)
+            except Exception:
+                pass  # the loop is closed: nothing reads any more
+            self._aloop = None
         with self._cb_lock:
             inside = threading.get_ident() in self._cb_threads
         if inside:
@@ -541,10 +766,14 @@ class Node:
         _live_nodes.discard(self)
         self._keep.clear()  # no callback can run any more
 
-    def __enter__(self):
+    def __enter__(self) -> "Node":
+        if not self._joined:
+            self.join()
+        self._entered = True
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: Any) -> None:
+        self._entered = False
         self.close()
 
     def __del__(self):
@@ -556,3 +785,11 @@ class Node:
 
     def __repr__(self):
         return f"<clustercoord.Node {self.id!r}>" if self._h else "<clustercoord.Node closed>"
+
+
+# Loaded at import, so a missing or too old library is an ImportError here
+# rather than a failure later.
+try:
+    load()
+except OSError as _e:
+    raise ImportError(f"clustercoord: {_e}") from _e
