@@ -743,7 +743,7 @@ static void test_safety_leader_with_latency_keeps_its_tasks(void **state)
 {
     tc_cluster c;
     tp_proxy *px;
-    long iv = 3 * IV, run_ms = 5000L * tc_time_scale;
+    long iv = 3 * IV, run_ms = 3000L * tc_time_scale;
     int t, oneway = 25, downs; /* a network's, not scaled with the clock */
     long asked = 0, yes = 0;
     int64_t until;
