@@ -102,6 +102,15 @@ static void default_log(int level, const char *msg)
             names[level >= 1 && level <= 4 ? level : 3], msg);
 }
 
+/* The sink set now, or the default (log_mu held). */
+static void call_sink(ccoord_node *n, int level, const char *msg)
+{
+    if (n->log_cb)
+        n->log_cb(n, level, msg, n->log_ud);
+    else
+        default_log(level, msg);
+}
+
 static int queue_log(ccoord_node *n, int level, const char *msg);
 
 static void emit(ccoord_node *n, int level, const char *msg)
@@ -109,24 +118,13 @@ static void emit(ccoord_node *n, int level, const char *msg)
     int queued;
     pthread_mutex_lock(&n->log_mu);
     queued = n->log_cb && n->log_queued;
-    if (!queued) {
-        if (n->log_cb)
-            n->log_cb(n, level, msg, n->log_ud);
-        else
-            default_log(level, msg);
-    }
+    if (!queued)
+        call_sink(n, level, msg);
     pthread_mutex_unlock(&n->log_mu);
     if (queued && !queue_log(n, level, msg)) {
         /* nothing delivers now: the logging thread does */
-        ccoord_log_cb cb;
-        void *ud;
         pthread_mutex_lock(&n->log_mu);
-        cb = n->log_cb;
-        ud = n->log_ud;
-        if (cb)
-            cb(n, level, msg, ud);
-        else
-            default_log(level, msg);
+        call_sink(n, level, msg);
         pthread_mutex_unlock(&n->log_mu);
     }
 }
@@ -324,15 +322,11 @@ static void deliver_log(ccoord_node *n, int level, const char *msg)
     pthread_mutex_lock(&n->log_mu);
     cb = n->log_cb;
     ud = n->log_ud;
-    queued = n->log_queued;
-    if (!cb || !queued) {
-        if (cb)
-            cb(n, level, msg, ud);
-        else
-            default_log(level, msg);
-    }
+    queued = cb && n->log_queued;
+    if (!queued)
+        call_sink(n, level, msg);
     pthread_mutex_unlock(&n->log_mu);
-    if (cb && queued)
+    if (queued)
         cb(n, level, msg, ud);
 }
 

@@ -204,8 +204,9 @@ static int exec_timed(ccoord__db *db, const char *what, const char *sql, int64_t
 {
     int64_t t0 = ccoord__now_ns();
     int rc = ccoord__db_exec(db, what, sql, NULL);
-    if (ccoord__now_ns() - t0 > *slowest)
-        *slowest = ccoord__now_ns() - t0;
+    int64_t took = ccoord__now_ns() - t0;
+    if (took > *slowest)
+        *slowest = took;
     return rc;
 }
 

@@ -150,8 +150,8 @@ static void note_leader(ccoord_node *n, const ccoord__poll *pr, int64_t now)
 void ccoord__leader_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns)
 {
     ccoord__lock(n);
-    n->seen_leader_ns = n->seen_leader_ns + gap_ns < now ? n->seen_leader_ns + gap_ns : now;
-    n->seen_lm_ns = n->seen_lm_ns + gap_ns < now ? n->seen_lm_ns + gap_ns : now;
+    n->seen_leader_ns = ccoord__seen_after_gap(n->seen_leader_ns, gap_ns, now);
+    n->seen_lm_ns = ccoord__seen_after_gap(n->seen_lm_ns, gap_ns, now);
     ccoord__members_unwatched(n, now, gap_ns);
     ccoord__unlock(n);
 }

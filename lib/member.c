@@ -376,16 +376,16 @@ void ccoord__members_observe_afresh(ccoord_node *n, int64_t now, const char *pre
     }
 }
 
-static int64_t later_by(int64_t t, int64_t gap_ns, int64_t now)
+int64_t ccoord__seen_after_gap(int64_t seen_ns, int64_t gap_ns, int64_t now)
 {
-    return t + gap_ns < now ? t + gap_ns : now;
+    return seen_ns + gap_ns < now ? seen_ns + gap_ns : now;
 }
 
 void ccoord__members_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns)
 {
     size_t i;
     for (i = 0; i < n->member_count; i++)
-        n->members[i].seen_ns = later_by(n->members[i].seen_ns, gap_ns, now);
+        n->members[i].seen_ns = ccoord__seen_after_gap(n->members[i].seen_ns, gap_ns, now);
 }
 
 int ccoord__members_silent(ccoord_node *n, int64_t now, ccoord__silent **ret, size_t *ret_count)

@@ -35,13 +35,15 @@ void ccoord__members_clear(ccoord_node *n);
  * held), except its predecessor prev_id, whose counter the followers read
  * with the leader row: that past observation (prev_hb first seen at
  * prev_ns) is as good as one made now. */
+void ccoord__members_observe_afresh(ccoord_node *n, int64_t now, const char *prev_id,
+                                    long long prev_inc, long long prev_hb, int64_t prev_ns);
+/* A first-seen time moved forward by gap_ns, no later than now. */
+int64_t ccoord__seen_after_gap(int64_t seen_ns, int64_t gap_ns, int64_t now);
 /* This node could not read for gap_ns past its normal spacing (an outage,
  * a partition of its own, a stop): that time is not silence of the
  * members it watches.  Moves each first-seen time forward by gap_ns, no
  * later than now (mu held). */
 void ccoord__members_unwatched(ccoord_node *n, int64_t now, int64_t gap_ns);
-void ccoord__members_observe_afresh(ccoord_node *n, int64_t now, const char *prev_id,
-                                    long long prev_inc, long long prev_hb, int64_t prev_ns);
 
 /* A member whose counter has not moved for the timeout. */
 typedef struct ccoord__silent {

@@ -49,7 +49,7 @@ struct ccoord_resolver_batch {
 
 struct ccoord__resolver {
     void *handle; /* NULL for a built-in */
-    char *path;   /* file, or "(built-in)" */
+    char *path;   /* file, or "built into libclustercoord" */
     ccoord_resolver_ops ops;
     void *state;
     ccoord__kvlist params; /* a copy: a plugin abandoned in resolve outlives the node */
@@ -416,8 +416,6 @@ static int locate(const char *name, const char *plugin_dir, char *path, size_t p
     return CCOORD_OK;
 }
 
-/* Checks the file's permissions, dlopens it and calls its entry
- * function: *ret_ops is its descriptor. */
 /* 1 when the file starts with the ELF magic. */
 static int is_elf(const char *path)
 {
@@ -429,6 +427,8 @@ static int is_elf(const char *path)
     return got == 4 && m[0] == 0x7f && m[1] == 'E' && m[2] == 'L' && m[3] == 'F';
 }
 
+/* Checks the file's permissions, dlopens it and calls its entry
+ * function: *ret_ops is its descriptor. */
 static int open_file(ccoord__resolver *r, const char *name, const char *path,
                      const ccoord_resolver_ops **ret_ops, char *err, size_t errlen)
 {

@@ -484,9 +484,19 @@ static void wake_node(void *ctx)
     ccoord__wake(ctx);
 }
 
-static long long ms_since(int64_t t)
+/* How long the pass in flight has run, in ms (resolve_mu held). */
+static long long rjob_ms(const ccoord_node *n)
 {
-    return (long long)((ccoord__now_ns() - t) / 1000000);
+    return (long long)((ccoord__now_ns() - ccoord__job_started_ns(n->rjob)) / 1000000);
+}
+
+/* A pass is due once the one in flight, or the API's, is done (the
+ * background thread does not wait for either). */
+static void resolve_later(ccoord_node *n)
+{
+    ccoord__lock(n);
+    n->resolve_now = 1;
+    ccoord__unlock(n);
 }
 
 /* Starts a pass (resolve_mu held, none running). */
@@ -519,7 +529,7 @@ static int collect(ccoord_node *n, char *err, size_t errlen)
     int rc = ru->rc;
     if (n->rjob_warned)
         ccoord__log(n, CCOORD_LOG_INFO, "Resolver %s returned after %lld ms",
-                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+                    ccoord__resolver_name(n->resolver), rjob_ms(n));
     ccoord__job_finish(n->rjob);
     if (rc && err)
         ccoord__fmt(err, errlen, "%s", ru->err);
@@ -539,7 +549,7 @@ static int wait_pass(ccoord_node *n, int64_t deadline_ns, char *err, size_t errl
     ccoord__fmt(err, errlen,
                 "a resolution pass has not ended after %lld ms (resolver %s; what it places is "
                 "written when it returns)",
-                ms_since(ccoord__job_started_ns(n->rjob)), ccoord__resolver_name(n->resolver));
+                rjob_ms(n), ccoord__resolver_name(n->resolver));
     return CCOORD_EPLUGIN;
 }
 
@@ -570,11 +580,8 @@ void ccoord__resolve_if_due(ccoord_node *n, int changed)
     /* never wait here for a pass of the API: the heartbeat is this
      * thread's */
     if (pthread_mutex_trylock(&n->resolve_mu) != 0) {
-        if (changed) {
-            ccoord__lock(n);
-            n->resolve_now = 1;
-            ccoord__unlock(n);
-        }
+        if (changed)
+            resolve_later(n);
         return;
     }
     if (n->rjob && ccoord__job_wait(n->rjob, 0))
@@ -586,13 +593,10 @@ void ccoord__resolve_if_due(ccoord_node *n, int changed)
                         "Resolver %s has not returned after %lld ms; tasks wait for placement "
                         "(the heartbeat goes on)",
                         ccoord__resolver_name(n->resolver),
-                        ms_since(ccoord__job_started_ns(n->rjob)));
+                        rjob_ms(n));
         }
-        if (changed) {
-            ccoord__lock(n);
-            n->resolve_now = 1;
-            ccoord__unlock(n);
-        }
+        if (changed)
+            resolve_later(n);
         pthread_mutex_unlock(&n->resolve_mu);
         return;
     }
@@ -622,7 +626,7 @@ void ccoord__resolve_stop(ccoord_node *n)
     } else if (n->rjob) {
         ccoord__log(n, CCOORD_LOG_WARN,
                     "Resolver %s has not returned after %lld ms; it is unloaded when it returns",
-                    ccoord__resolver_name(n->resolver), ms_since(ccoord__job_started_ns(n->rjob)));
+                    ccoord__resolver_name(n->resolver), rjob_ms(n));
         /* waits for a read or write of the pass in progress (bounded by
          * the statement timeout), then the pass touches the node no more */
         pthread_mutex_lock(&ru->gate);

@@ -199,7 +199,6 @@ int ccoord_task_unregister(ccoord_node *node, const char *task)
 int ccoord_acquire_task(ccoord_node *node, const char *task, uint64_t *ret_fence)
 {
     ccoord__owned *o;
-    int rc = CCOORD_ENOTOWNER;
     const char *why = NULL;
     uint64_t fence = 0;
     if (!node || !task)
@@ -224,7 +223,7 @@ int ccoord_acquire_task(ccoord_node *node, const char *task, uint64_t *ret_fence
         fence = o->fence;
     pthread_mutex_unlock(&node->mu);
     if (why)
-        return ccoord__fail_later(node, rc, why, task);
+        return ccoord__fail_later(node, CCOORD_ENOTOWNER, why, task);
     if (ret_fence)
         *ret_fence = fence;
     return CCOORD_OK;
