@@ -432,6 +432,25 @@ static void *host_loop_main(void *arg)
     return NULL;
 }
 
+/* node-1 in host dispatch, the loop not started yet (the_loop = h). */
+static void host_loop_setup(tc_cluster *c, host_loop *h)
+{
+    memset(h, 0, sizeof *h);
+    the_loop = h;
+    h->fd = add_host_node(c, "node-1");
+    h->node = c->nodes[0].node;
+}
+
+/* Starts the loop; its id is known before any event exists (they start
+ * at join). */
+static pthread_t host_loop_start(host_loop *h)
+{
+    pthread_t th;
+    assert_int_equal(pthread_create(&th, NULL, host_loop_main, h), 0);
+    h->self = th;
+    return th;
+}
+
 static void note_thread(void)
 {
     if (!pthread_equal(pthread_self(), the_loop->self))
@@ -458,15 +477,10 @@ static void test_dispatch_host_events_only_on_dispatching_thread(void **state)
     int leader;
     (void)state;
     tc_init(&c, IV);
-    memset(&h, 0, sizeof h);
-    the_loop = &h;
-    h.fd = add_host_node(&c, "node-1");
-    h.node = c.nodes[0].node;
+    host_loop_setup(&c, &h);
     ccoord_on_member_change(h.node, thread_member_cb, &c.nodes[0]);
     ccoord_on_task_change(h.node, thread_task_cb, &c.nodes[0]);
-    /* the loop's id is known before any event exists (they start at join) */
-    assert_int_equal(pthread_create(&th, NULL, host_loop_main, &h), 0);
-    h.self = th;
+    th = host_loop_start(&h);
     tc_join(&c.nodes[0]);
     tc_join(tc_add(&c, "node-2"));
     tc_join(tc_add(&c, "node-3"));
@@ -508,14 +522,10 @@ static void test_dispatch_log_lines_on_the_host_loop(void **state)
     pthread_t th;
     (void)state;
     tc_init(&c, IV);
-    memset(&h, 0, sizeof h);
-    the_loop = &h;
     atomic_store(&log_seen_added, 0);
-    h.fd = add_host_node(&c, "node-1");
-    h.node = c.nodes[0].node;
+    host_loop_setup(&c, &h);
     assert_int_equal(ccoord_on_log_dispatched(h.node, thread_log_cb, &c.nodes[0]), CCOORD_OK);
-    assert_int_equal(pthread_create(&th, NULL, host_loop_main, &h), 0);
-    h.self = th;
+    th = host_loop_start(&h);
     tc_join(&c.nodes[0]);
     tc_join(tc_add(&c, "node-2"));
     assert_true(TC_WAIT(5000, atomic_load(&log_seen_added)) >= 0);

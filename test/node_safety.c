@@ -227,6 +227,22 @@ static int dsn_port(const tu_ns *ns)
     return atoi(p + 5);
 }
 
+/* tc_config(id) with the database traffic through px. */
+static ccoord_config *proxied_config(tc_cluster *c, const char *id, tp_proxy *px)
+{
+    ccoord_config *cfg = tc_config(c, id);
+    char port[16];
+    snprintf(port, sizeof port, "%d", tp_port(px));
+    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
+    return cfg;
+}
+
+/* Node id (not joined), its database traffic through px. */
+static tc_node *add_proxied(tc_cluster *c, const char *id, tp_proxy *px)
+{
+    return tc_add_config(c, tc_slot(c, id), proxied_config(c, id, px));
+}
+
 static void *reregister_main(void *arg)
 {
     churner *r = arg;
@@ -248,8 +264,6 @@ static void test_safety_reregister_with_reply_latency(void **state)
     tc_sampler s;
     churner r[2];
     tp_proxy *px = NULL;
-    ccoord_config *cfg;
-    char port[16];
     int i, slow = 1, slow_iv = 4 * IV, latency = 300 * tc_time_scale;
     (void)state;
     if (strcmp(tc_backend, "sqlite3") == 0)
@@ -260,16 +274,15 @@ static void test_safety_reregister_with_reply_latency(void **state)
     for (i = 0; i < 2; i++) {
         char id[16];
         snprintf(id, sizeof id, "node-%d", i + 1);
-        cfg = tc_config(&c, id);
         if (i == slow) {
             px = tp_start("127.0.0.1", dsn_port(&c.ns));
             assert_non_null(px);
-            snprintf(port, sizeof port, "%d", tp_port(px));
-            assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
             tp_delay_from(px, 1); /* its background connection, not its API one */
             tp_delay(px, 0, latency);
+            tc_join(add_proxied(&c, id, px));
+        } else {
+            tc_join(tc_add(&c, id));
         }
-        tc_join(tc_add_config(&c, tc_slot(&c, id), cfg));
     }
     tc_register_owned(&c, 0, "rr-", 1, 30 * slow_iv, "before the churn");
     tc_sampler_start(&s, &c, "rr-", 1);
@@ -376,7 +389,7 @@ static void partitioned_exit(int free_too)
     tc_node *t2;
     leaver l;
     pthread_t th;
-    char port[16], ct[16];
+    char ct[16];
     int stmt_s = 2 * tc_time_scale;
     /* the background thread may be inside a connection attempt (cut by
      * connect_timeout only: libdbi hands out no socket before it returns),
@@ -388,10 +401,8 @@ static void partitioned_exit(int free_too)
     tc_start(&c, 1);
     px = tp_start("127.0.0.1", dsn_port(&c.ns));
     assert_non_null(px);
-    cfg = tc_config(&c, "node-2");
-    snprintf(port, sizeof port, "%d", tp_port(px));
+    cfg = proxied_config(&c, "node-2", px);
     snprintf(ct, sizeof ct, "%d", stmt_s);
-    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
     assert_int_equal(ccoord_config_set(cfg, "datasource", "connect_timeout", ct), CCOORD_OK);
     t2 = tc_add_config(&c, tc_slot(&c, "node-2"), cfg);
     tc_join(t2);
@@ -480,9 +491,7 @@ static void stalled_leader(const char *where, int stop)
 {
     tc_cluster c;
     tc_sampler s;
-    ccoord_config *cfg;
     tc_node *t1;
-    char port[16];
     int i, revoked[3];
     /* MariaDB's idle_transaction_timeout counts whole seconds: its
      * clusters need an interval of 2 s for it to stay within half one */
@@ -493,10 +502,7 @@ static void stalled_leader(const char *where, int stop)
     tc_init(&c, iv);
     lk_px = tp_start("127.0.0.1", dsn_port(&c.ns));
     assert_non_null(lk_px);
-    cfg = tc_config(&c, "node-1");
-    snprintf(port, sizeof port, "%d", tp_port(lk_px));
-    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
-    t1 = tc_add_config(&c, tc_slot(&c, "node-1"), cfg);
+    t1 = add_proxied(&c, "node-1", lk_px);
     tc_join(t1);
     tc_join(tc_add(&c, NULL));
     tc_join(tc_add(&c, NULL));
@@ -642,16 +648,6 @@ static void test_safety_forked_child_owns_nothing(void **state)
 
 /* ---- an outage of the database for every node ---------------------------- */
 
-/* Node id, its database traffic through px. */
-static tc_node *add_proxied(tc_cluster *c, const char *id, tp_proxy *px)
-{
-    ccoord_config *cfg = tc_config(c, id);
-    char port[16];
-    snprintf(port, sizeof port, "%d", tp_port(px));
-    assert_int_equal(ccoord_config_set(cfg, "datasource", "port", port), CCOORD_OK);
-    return tc_add_config(c, tc_slot(c, id), cfg);
-}
-
 /* Issue 17 item 5: the database stops answering every node for four
  * timeouts; then it answers node-2 and node-3 again, and the leader,
  * node-1, half a timeout later (its reconnect is slower).  No node may
@@ -720,18 +716,6 @@ static void test_safety_outage_no_eviction_before_watching(void **state)
 
 /* ---- a leader far from its database ------------------------------------- */
 
-static int count_logged(tc_node *t, const char *text)
-{
-    size_t i;
-    int k = 0;
-    pthread_mutex_lock(&t->mu);
-    for (i = 0; i < t->nev; i++)
-        if (t->ev[i].kind == 2 && strstr(t->ev[i].name, text))
-            k++;
-    pthread_mutex_unlock(&t->mu);
-    return k;
-}
-
 /* Issue 17 item 5: the leader's every statement takes 25 ms each way
  * (all its connections; interval 300 ms); it places and then owns 8
  * tasks.  It must keep its lease and its leadership from its join on:
@@ -775,7 +759,7 @@ static void test_safety_leader_with_latency_keeps_its_tasks(void **state)
         }
         tu_sleep_ms(5);
     }
-    downs = count_logged(&c.nodes[0], "COORDINATOR to: MEMBER");
+    downs = tc_count_logged(&c.nodes[0], "COORDINATOR to: MEMBER");
     printf("      [%s] leader 2 x %d ms from its database (interval %ld): acquire yes %.1f %% "
            "of %ld, %d step-down(s)\n",
            tc_backend, oneway, iv, 100.0 * yes / asked, asked, downs);
