@@ -494,6 +494,7 @@ class Node:
         self._lib = load()
         self._h = None
         self._joined = False
+        self._entered = False  # inside the with block that joined
         self._aqueue: Optional[asyncio.Queue] = None
         self._aloop: Optional[asyncio.AbstractEventLoop] = None
         self._fd = -1
@@ -565,6 +566,13 @@ class Node:
                     self._cb_threads.discard(me)
         return trampoline
 
+    def _set_callback(self, function, cftype, fn, convert):
+        """Hands C a cftype trampoline to fn (None removes it) through
+        function; the object lives until close()."""
+        cb = cftype(self._wrap(fn, convert)) if fn else ctypes.cast(None, cftype)
+        self._keep.append(cb)
+        self._check(getattr(self._lib, function)(self._handle(), cb, None), function)
+
     # -- identity
     @property
     def id(self):
@@ -584,12 +592,8 @@ class Node:
         on the dispatcher thread, or in your dispatch() loop, never on the
         thread that heartbeats, so a thread holding the GIL delays log lines,
         not the heartbeat.  fn may call the node as an event callback may."""
-        cb = LOG_CB(self._wrap(fn, lambda n, lvl, msg, ud: (_enum(LogLevel, lvl),
-                                                            _s(msg)))) if fn else \
-            ctypes.cast(None, LOG_CB)
-        self._keep.append(cb)
-        self._check(self._lib.ccoord_on_log_dispatched(self._handle(), cb, None),
-                    "ccoord_on_log_dispatched")
+        self._set_callback("ccoord_on_log_dispatched", LOG_CB, fn,
+                           lambda n, lvl, msg, ud: (_enum(LogLevel, lvl), _s(msg)))
 
     def set_log_level(self, level: int) -> None:
         self._check(self._lib.ccoord_set_log_level(self._handle(), level),
@@ -597,21 +601,13 @@ class Node:
 
     def on_member_change(self, fn: Optional[Callable[["Node", MemberEvent, str], Any]]) -> None:
         """fn(node, event, member_id); event is a MemberEvent."""
-        cb = MEMBER_CB(self._wrap(fn, lambda n, ev, mid, ud: (_enum(MemberEvent, ev),
-                                                              _s(mid)))) if fn else \
-            ctypes.cast(None, MEMBER_CB)
-        self._keep.append(cb)
-        self._check(self._lib.ccoord_on_member_change(self._handle(), cb, None),
-                    "ccoord_on_member_change")
+        self._set_callback("ccoord_on_member_change", MEMBER_CB, fn,
+                           lambda n, ev, mid, ud: (_enum(MemberEvent, ev), _s(mid)))
 
     def on_task_change(self, fn: Optional[Callable[["Node", TaskEvent, str, int], Any]]) -> None:
         """fn(node, event, task, fence); event is a TaskEvent."""
-        cb = TASK_CB(self._wrap(fn, lambda n, ev, t, f, ud: (_enum(TaskEvent, ev), _s(t),
-                                                             f))) if fn else \
-            ctypes.cast(None, TASK_CB)
-        self._keep.append(cb)
-        self._check(self._lib.ccoord_on_task_change(self._handle(), cb, None),
-                    "ccoord_on_task_change")
+        self._set_callback("ccoord_on_task_change", TASK_CB, fn,
+                           lambda n, ev, t, f, ud: (_enum(TaskEvent, ev), _s(t), f))
 
     # -- host dispatch
     def event_fd(self) -> int:
@@ -659,7 +655,7 @@ class Node:
     # -- membership
     def join(self) -> None:
         """Joins the cluster (a no-op inside the with block that joined)."""
-        if self._joined and getattr(self, "_entered", False):
+        if self._joined and self._entered:
             return
         self._check(self._lib.ccoord_join(self._handle()), "ccoord_join")
         self._joined = True
