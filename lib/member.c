@@ -18,12 +18,21 @@
 
 /* Another row has this node id: a live process or a dead one's leftover.
  * Watches its counter for the timeout.  Returns 1 when the row is still
- * there unchanged (take it over), 0 when it went away, CCOORD_EDUPNODE
- * when its heartbeat moved, or another negative status. */
-static int watch_row(ccoord_node *n, ccoord__db *db, long long inc, long long hb)
+ * there unchanged (take it over; *ret_hb is the counter to compare with), 0 when it went away, CCOORD_EDUPNODE
+ * when its heartbeat moved, or another negative status.
+ *
+ * One move alone proves nothing: the last heartbeat of a process killed
+ * while its statement was in flight can commit afterwards (a stalled
+ * server, a Galera member that orders it late).  So a move of one starts
+ * the watch again from the new value; a live process moves once more
+ * within that timeout, a dead one never does.  Two moves (*moved counts
+ * the first, across the join's attempts), or a new incarnation (another
+ * process took the row), are a live process. */
+static int watch_row(ccoord_node *n, ccoord__db *db, long long inc, long long *ret_hb,
+                     int *moved)
 {
-    int64_t t0 = ccoord__now_ns();
-    long long inc2 = inc, hb2 = hb;
+    int64_t t0 = ccoord__now_ns(), began = t0;
+    long long hb = *ret_hb, inc2 = inc, hb2 = hb, hb0 = hb;
     char host[300];
     int still = 1;
     ccoord__log(n, CCOORD_LOG_INFO,
@@ -40,15 +49,25 @@ static int watch_row(ccoord_node *n, ccoord__db *db, long long inc, long long hb
         still = ccoord__row_member_get(db, n->id, &inc2, &hb2, host, sizeof host);
         if (still <= 0)
             return still;
-        if (inc2 != inc || hb2 != hb) {
-            ccoord__fmt(db->err, sizeof db->err,
-                        "node id [%s] is in use by a live member of group %s (on host %s: its "
-                        "heartbeat moved from %lld to %lld within %lld ms); give each node its "
-                        "own cluster_config.node_id",
-                        n->id, n->s.group_id, host, hb, hb2,
-                        (long long)((ccoord__now_ns() - t0) / 1000000));
-            return CCOORD_EDUPNODE;
+        if (inc2 == inc && hb2 == hb)
+            continue;
+        if (inc2 == inc && hb2 == hb + 1 && !*moved) {
+            ccoord__log(n, CCOORD_LOG_INFO,
+                        "Node id [%s]: its row's heartbeat moved once (%lld to %lld); watching "
+                        "it for another %lld ms",
+                        n->id, hb, hb2, (long long)(n->timeout_ns / 1000000));
+            *moved = 1;
+            hb = *ret_hb = hb2; /* what the takeover compares with */
+            t0 = ccoord__now_ns();
+            continue;
         }
+        ccoord__fmt(db->err, sizeof db->err,
+                    "node id [%s] is in use by a live member of group %s (on host %s: its "
+                    "heartbeat moved from %lld to %lld within %lld ms); give each node its "
+                    "own cluster_config.node_id",
+                    n->id, n->s.group_id, host, hb0, hb2,
+                    (long long)((ccoord__now_ns() - began) / 1000000));
+        return CCOORD_EDUPNODE;
     }
     return 1;
 }
@@ -83,7 +102,7 @@ static int write_member_tx(ccoord_node *n, ccoord__db *db, int takeover, long lo
 
 int ccoord__member_join(ccoord_node *n, ccoord__db *db)
 {
-    int attempt, rc = ccoord__row_group_create(db);
+    int attempt, moved = 0, rc = ccoord__row_group_create(db);
     char host[300];
     for (attempt = 0; !rc && attempt < 5; attempt++) {
         long long inc = 0, hb = 0;
@@ -94,7 +113,7 @@ int ccoord__member_join(ccoord_node *n, ccoord__db *db)
         n->hb_wrote = -1;
         found = ccoord__row_member_get(db, n->id, &inc, &hb, host, sizeof host);
         if (found > 0)
-            found = watch_row(n, db, inc, hb);
+            found = watch_row(n, db, inc, &hb, &moved);
         if (found < 0)
             return found;
         takeover = found;
@@ -103,13 +122,19 @@ int ccoord__member_join(ccoord_node *n, ccoord__db *db)
         if (!rc && rows != 1) {
             /* The row changed between the watch and the takeover.  Gone
              * (the leader evicted the dead process meanwhile): insert.
-             * Still there: another process renewed or took it. */
-            long long hb3 = hb;
-            found = ccoord__row_member_get(db, n->id, &inc, &hb3, host, sizeof host);
+             * Moved by one, the first move: perhaps a dead process's late
+             * heartbeat (see watch_row), watch it again.  Else another
+             * process renewed or took it. */
+            long long hb3 = hb, inc3 = inc;
+            found = ccoord__row_member_get(db, n->id, &inc3, &hb3, host, sizeof host);
             if (found < 0)
                 return found;
             if (!found)
                 continue;
+            if (inc3 == inc && hb3 == hb + 1 && !moved) {
+                moved = 1;
+                continue;
+            }
             ccoord__fmt(db->err, sizeof db->err,
                         "node id [%s] is in use: its member row changed while taking it over "
                         "(heartbeat %lld to %lld)", n->id, hb, hb3);
