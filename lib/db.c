@@ -163,16 +163,47 @@ static void one_line(char *out, size_t len, const char *msg)
     out[k] = '\0';
 }
 
-static void conn_error(ccoord__db *db, dbi_conn c, const char *what)
+/* Fills db->err; returns the driver's error number (MySQL: the server's
+ * error code; 0 when there is none). */
+static int conn_error(ccoord__db *db, dbi_conn c, const char *what)
 {
     const char *msg = NULL;
     char clean[512];
     char line[512];
-    if (c)
-        dbi_conn_error(c, &msg);
+    int num = c ? dbi_conn_error(c, &msg) : 0;
     one_line(line, sizeof line, msg && *msg ? msg : "no detail from the driver");
     ccoord__printable(clean, sizeof clean, line, 400);
     ccoord__fmt(db->err, sizeof db->err, "%s: %s", what, clean);
+    return num;
+}
+
+/* MySQL/MariaDB ER_LOCK_DEADLOCK: the server rolled the whole transaction
+ * back (an InnoDB deadlock, or on Galera a certification conflict at
+ * commit or a brute-force abort by a replicated write); the connection
+ * is fine. */
+#define MYSQL_ER_LOCK_DEADLOCK 1213
+
+/* Retries of a transaction rolled back for a conflict.  A conflict needs
+ * a concurrent writer of the same row; on Galera every structural
+ * transaction writes the group row, and a retried transaction may lose
+ * again to a fresh one from another member.  Measured with three members
+ * each calling the task API in a tight loop (node_galera): about one
+ * attempt in seven conflicts, and one call in 250 needs more than eight
+ * tries, a few more than ten.  32 tries with the sleep below stay under
+ * about half a second in all. */
+#define TX_TRIES 32
+#define TX_SLEEP_MAX_MS 16
+
+int ccoord__db_again(ccoord__db *db, int *tries)
+{
+    unsigned span;
+    if (!db->conflict || *tries >= TX_TRIES)
+        return 0;
+    ++*tries;
+    /* spread the retries of the two sides of a conflict apart */
+    span = (unsigned)(2 * *tries < TX_SLEEP_MAX_MS ? 2 * *tries : TX_SLEEP_MAX_MS);
+    ccoord__sleep_ns((int64_t)(1 + ccoord__random_u64() % span) * 1000000);
+    return 1;
 }
 
 static int set_opt(dbi_conn c, const char *k, const char *v)
@@ -225,6 +256,21 @@ static int is_mariadb(ccoord__db *db)
     return yes;
 }
 
+/* 1 when this MariaDB server is a Galera member (wsrep_on). */
+static int wsrep_on(ccoord__db *db)
+{
+    dbi_result r;
+    int yes = 0;
+    if (ccoord__db_exec(db, "read wsrep_on", "SHOW VARIABLES LIKE 'wsrep_on'", &r))
+        return -1;
+    if (dbi_result_next_row(r)) {
+        const char *v = dbi_result_get_string_idx(r, 2);
+        yes = v && strcmp(v, "ON") == 0;
+    }
+    dbi_result_free(r);
+    return yes;
+}
+
 /* Session settings after connect: encodings, statement timeouts, WAL. */
 static int session_setup(ccoord__db *db)
 {
@@ -269,6 +315,18 @@ static int session_setup(ccoord__db *db)
             ccoord__fmt(sql, sizeof sql, "SET SESSION idle_transaction_timeout = %ld",
                         (idle_tx_ms(db, rtt) + 999) / 1000);
             if (ccoord__db_exec(db, "set idle transaction timeout", sql, NULL))
+                return CCOORD_EDB;
+            /* Galera applies other members' commits asynchronously: without
+             * a causality wait a read here may miss a heartbeat, eviction
+             * or assignment that committed on another member before the
+             * read began.  7 = reads, UPDATE/DELETE and INSERT each first
+             * wait until this member has applied every write set ordered
+             * before them (libclustercoord(7), Galera). */
+            db->galera = wsrep_on(db);
+            if (db->galera < 0)
+                return CCOORD_EDB;
+            if (db->galera &&
+                ccoord__db_exec(db, "set wsrep_sync_wait", "SET SESSION wsrep_sync_wait = 7", NULL))
                 return CCOORD_EDB;
         }
         break;
@@ -523,6 +581,7 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
     dbi_result r;
     int own_turn = 0; /* a writing statement outside a transaction */
     int cut;
+    db->conflict = 0;
     if (!db->conn) {
         int rc = ccoord__db_connect(db, 0);
         if (rc)
@@ -554,7 +613,10 @@ int ccoord__db_exec(ccoord__db *db, const char *what, const char *sql, dbi_resul
     if (own_turn)
         give_turn(db);
     if (!r) {
-        conn_error(db, db->conn, what);
+        int num = conn_error(db, db->conn, what);
+        db->conflict = db->dialect == CCOORD__MYSQL && num == MYSQL_ER_LOCK_DEADLOCK && !cut;
+        if (db->conflict)
+            return CCOORD_EDB; /* rolled back by the server; the connection stays */
         if (cut) {
             char keep[sizeof db->err];
             memcpy(keep, db->err, sizeof keep);
@@ -612,11 +674,14 @@ int ccoord__db_commit(ccoord__db *db)
 void ccoord__db_rollback(ccoord__db *db)
 {
     if (db->conn && db->in_tx) {
+        /* the failure that led here stays the one reported */
         char keep[sizeof db->err];
+        int conflict = db->conflict;
         memcpy(keep, db->err, sizeof keep);
         if (ccoord__db_exec(db, "rollback", "ROLLBACK", NULL) != CCOORD_OK)
             ccoord__db_disconnect(db);
         memcpy(db->err, keep, sizeof keep);
+        db->conflict = conflict;
     }
     db->in_tx = 0;
     give_turn(db);

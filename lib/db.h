@@ -40,6 +40,9 @@ typedef struct ccoord__db {
     int sock;            /* -1: none */
     int cut;             /* the watchdog cut the running statement */
     int closing;         /* ccoord__db_abort: no further statement or connect */
+    int conflict;        /* the last failure: the server rolled the transaction
+                          * back for a conflict (connection kept) */
+    int galera;          /* the server is a Galera member (wsrep_on) */
     char err[768];       /* last error: "what: server message" */
 } ccoord__db;
 
@@ -52,6 +55,13 @@ void ccoord__db_destroy(ccoord__db *db);
 int ccoord__db_connect(ccoord__db *db, int force);
 /* Closes the connection (next use reconnects). */
 void ccoord__db_disconnect(ccoord__db *db);
+/* After a failed transaction: 1 when running it again at once may
+ * succeed, because the server rolled it back for a conflict with a
+ * concurrent one (MySQL/MariaDB error 1213: an InnoDB deadlock, or a
+ * Galera certification conflict at commit) and *tries (0 before the
+ * first retry) is below the limit; sleeps a short random time first.
+ * The caller runs the whole transaction again. */
+int ccoord__db_again(ccoord__db *db, int *tries);
 /* From another thread: cuts the statement running on db now and makes
  * every further statement and connection attempt fail at once (the
  * thread that uses db is being stopped: a partitioned server would hold

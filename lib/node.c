@@ -360,7 +360,7 @@ static void leave_revoke(ccoord_node *n)
 
 int ccoord_leave(ccoord_node *node)
 {
-    int rc, was_leader;
+    int rc, was_leader, tries = 0;
     long long term;
     if (!node)
         return CCOORD_EINVAL;
@@ -377,7 +377,9 @@ int ccoord_leave(ccoord_node *node)
     ccoord__unlock(node);
 
     pthread_mutex_lock(&node->api_mu);
-    rc = leave_db(node, &node->api_db);
+    do
+        rc = leave_db(node, &node->api_db);
+    while (rc == CCOORD_EDB && ccoord__db_again(&node->api_db, &tries));
     if (rc != CCOORD_OK && !ccoord__db_timed_out(&node->api_db)) {
         /* Retry once on a fresh connection (not after a statement that got
          * no answer in time: a partition would hold the retry as long);

@@ -46,7 +46,14 @@ int ccoord__tasks_write_registrations(ccoord_node *n, ccoord__db *db)
     for (i = 0; i < k; i++)
         if (!names[i])
             break;
-    rc = i < k ? CCOORD_ENOMEM : (k ? write_names(n, db, names, k) : CCOORD_OK);
+    if (i < k) {
+        rc = CCOORD_ENOMEM;
+    } else {
+        int tries = 0;
+        do /* again after a conflict: the insert ignores rows already there */
+            rc = k ? write_names(n, db, names, k) : CCOORD_OK;
+        while (rc == CCOORD_EDB && ccoord__db_again(db, &tries));
+    }
     for (i = 0; i < k; i++)
         free((char *)names[i]);
     free(names);
@@ -70,14 +77,18 @@ static int check_task(ccoord_node *n, const char *fn, const char *task)
     return CCOORD_OK;
 }
 
-/* Runs f on the api connection; on a connection-level failure retries
- * once on a fresh connection.  Fills errmsg on failure. */
+/* Runs f on the api connection; runs it again when the server rolled it
+ * back for a conflict (a Galera certification conflict, say), and once
+ * more on a fresh connection after a connection-level failure.  Fills
+ * errmsg on failure. */
 static int api_call(ccoord_node *n, const char *fn, const char *task,
                     int (*f)(ccoord_node *, ccoord__db *, const char *, void *), void *arg)
 {
-    int rc;
+    int rc, tries = 0;
     pthread_mutex_lock(&n->api_mu);
-    rc = f(n, &n->api_db, task, arg);
+    do
+        rc = f(n, &n->api_db, task, arg);
+    while (rc == CCOORD_EDB && ccoord__db_again(&n->api_db, &tries));
     if (rc == CCOORD_EDB && !n->api_db.conn) {
         ccoord__db_connect(&n->api_db, 1);
         rc = f(n, &n->api_db, task, arg);
