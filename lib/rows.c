@@ -266,19 +266,11 @@ int ccoord__row_leader_renew(ccoord__db *db, const char *me, long long term,
 
 int ccoord__row_leader_lock(ccoord__db *db, const char *me, long long term, int *ret_holds)
 {
-    ccoord__buf b;
-    dbi_result r;
-    int rc;
-    ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT term FROM %sleader", prefix(db));
-    rc = where_group_and(db, &b, "node_id", me);
-    ccoord__buf_addf(&b, " AND term = %lld%s", term, ccoord__for_update(db->dialect));
-    rc = run(db, rc, &b, "check leadership", &r, NULL);
-    if (rc)
-        return rc;
-    *ret_holds = dbi_result_next_row(r) ? 1 : 0;
-    dbi_result_free(r);
-    return CCOORD_OK;
+    unsigned long long rows = 0;
+    int rc = ccoord__row_leader_renew(db, me, term, &rows);
+    if (rc == CCOORD_OK)
+        *ret_holds = rows == 1;
+    return rc;
 }
 
 int ccoord__row_leader_vacate(ccoord__db *db, const char *me, long long term)

@@ -57,8 +57,13 @@ int ccoord__row_leader_take(ccoord__db *db, const char *me, const char *seen_nod
 /* Leader heartbeat + 1 where the row holds me and term. */
 int ccoord__row_leader_renew(ccoord__db *db, const char *me, long long term,
                              unsigned long long *ret_rows);
-/* Locks the leader row (FOR UPDATE where the backend has row locks) and
- * sets *ret_holds to 1 when it holds me and term. */
+/* Locks the leader row and sets *ret_holds to 1 when it holds me and
+ * term.  By writing it (the renewal's heartbeat + 1), not by SELECT ...
+ * FOR UPDATE: the write takes the same row lock, and on Galera, whose
+ * row locks are each member's own, it also puts the row in the
+ * transaction's write set, so that a transaction of this leader that
+ * overlaps a takeover on another member fails certification instead of
+ * committing under a term that has ended. */
 int ccoord__row_leader_lock(ccoord__db *db, const char *me, long long term, int *ret_holds);
 /* Empties the leader row if it holds me and term (graceful step-down). */
 int ccoord__row_leader_vacate(ccoord__db *db, const char *me, long long term);

@@ -228,7 +228,7 @@ static void test_rows_leader_row_cas(void **state)
     assert_int_equal(ccoord__row_poll(f->db, &p), CCOORD_OK);
     assert_string_equal(p.lnode, "me");
     assert_int_equal(p.lterm, 1);
-    assert_int_equal(p.lhb, 1);
+    assert_int_equal(p.lhb, 2); /* the lock wrote the row (a renewal) */
     assert_int_equal(p.lminc, 5); /* the leader's member row, in the same read */
     assert_int_equal(ccoord__row_leader_vacate(f->db, "me", 1), CCOORD_OK);
     assert_int_equal(ccoord__row_poll(f->db, &p), CCOORD_OK);
