@@ -1,10 +1,12 @@
 #!/bin/sh
-# test/deps.sh [build|test]: makes sure the Debian packages are installed
-# that the build and `make demo` need (build: a compiler, libdbi with its
-# SQLite driver, libinih), or those and what the test suite needs (test,
-# the default: the database servers and their drivers, cmocka, valgrind,
-# clang, faketime, openssl, mandoc).  `make deps-build` runs it for the
-# demo, `make deps` for `make check` and `.ci/run`.
+# test/deps.sh [build|test|galera]: makes sure the Debian packages are
+# installed that the build and `make demo` need (build: a compiler, libdbi
+# with its SQLite driver, libinih), or those and what the test suite needs
+# (test, the default: the database servers and their drivers, cmocka,
+# valgrind, clang, faketime, openssl, mandoc), or those and what a Galera
+# cluster needs (galera: galera-4, rsync for its state transfer script,
+# iproute2's ss).  `make deps-build` runs it for the demo, `make deps` for
+# `make check` and `.ci/run`, `make check-galera` with galera.
 #
 #   nothing missing      silent success
 #   missing, root        apt-get update + apt-get install (no recommends)
@@ -21,11 +23,13 @@ BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev
 TEST_PACKAGES="libdbd-pgsql libdbd-mysql libcmocka-dev postgresql mariadb-server mandoc groff-base python3
 python3-pytest python3-setuptools python3-wheel python3-venv
 valgrind clang libclang-rt-14-dev faketime openssl"
+GALERA_PACKAGES="galera-4 rsync iproute2"
 case "${1:-test}" in
 build) PACKAGES=$BUILD_PACKAGES ;;
 test) PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES" ;;
+galera) PACKAGES="$BUILD_PACKAGES $TEST_PACKAGES $GALERA_PACKAGES" ;;
 *)
-    echo "usage: deps.sh [build|test]" >&2
+    echo "usage: deps.sh [build|test|galera]" >&2
     exit 2
     ;;
 esac

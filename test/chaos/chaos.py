@@ -17,6 +17,15 @@ Faults (chosen at random among those that apply; --kinds to restrict):
            1-4 s, then SIGCONT
   dblock   SQLite: another process holds an EXCLUSIVE transaction on the
            database file for 1-4 s (SQLite's way of a stalled database)
+  gstop    Galera (--galera-dir): one member stopped cleanly, down 0.5-4 s,
+           started again (it rejoins by incremental state transfer)
+  gstall   Galera: SIGSTOP of one member's mariadbd for 1-4 s, then SIGCONT
+           (shorter than galera.sh's 8 s suspect timeout: the others keep
+           it in their view and wait for it: every member's commits stall
+           until it resumes)
+
+Galera.  With --galera-dir (a cluster test/db/galera.sh started) and one
+--dsn per member, node slot i talks to member i mod the number of DSNs.
 
 Clocks.  Every node runs under libfaketime (LD_PRELOAD) with
 FAKETIME_DONT_FAKE_MONOTONIC=1 and a per-node FAKETIME_TIMESTAMP_FILE that
@@ -155,14 +164,17 @@ class Harness:
             self.kinds = a.kinds.split(",")
         elif a.backend == "pgsql":
             self.kinds = ["kill", "term", "stop", "clock", "dup", "dbstop", "dbstall"]
+        elif a.galera_dir:
+            self.kinds = ["kill", "term", "stop", "clock", "dup", "gstop", "gstall"]
         else:
             self.kinds = ["kill", "term", "stop", "clock", "dup", "dblock"]
         if not self.faketime and "clock" in self.kinds:
             print("chaos: libfaketime not found: no clock faults (apt-get install faketime)")
             self.kinds.remove("clock")
         self.weights = {"kill": 3, "term": 1, "stop": 3, "clock": 2, "dup": 1,
-                        "dbstop": 1, "dbstall": 1, "dblock": 1}
+                        "dbstop": 1, "dbstall": 1, "dblock": 1, "gstop": 1, "gstall": 1}
         self.pg = PgControl(a) if a.backend == "pgsql" else None
+        self.galera = GaleraControl(a) if a.galera_dir else None
 
     # ---- bookkeeping --------------------------------------------------
     def say(self, msg):
@@ -189,7 +201,7 @@ class Harness:
         a = self.a
         args = [a.node_bin, "--id", p.node_id, "--log", p.log, "--state", p.state,
                 "--tasks", str(a.tasks), "--poll-ms", str(a.poll_ms)]
-        for s in self.settings:
+        for s in self.settings + self.dsn_settings[p.slot % len(self.dsn_settings)]:
             args += ["--set", s]
         if a.selftest and p.slot == a.nodes - 1:
             # checker self-test: this node forms a cluster of its own over
@@ -301,6 +313,8 @@ class Harness:
             if k in ("dbstop", "dbstall") and (self.db_busy or self.dup_pending or not self.pg):
                 continue
             if k == "dblock" and (self.db_busy or self.dup_pending or self.a.backend != "sqlite3"):
+                continue
+            if k in ("gstop", "gstall") and (self.db_busy or self.dup_pending or not self.galera):
                 continue
             cand.append(k)
         if not cand:
@@ -422,7 +436,57 @@ class Harness:
                 self.event("dblock", now(), "all", None)
                 self.say("sqlite file unlocked")
             self.at(now() + int(dur * NS), unlock)
+        elif kind == "gstop":
+            # galera.sh takes seconds to stop a member and more to start it
+            # (it waits until Synced): both run in the background, so that
+            # the SIGCONTs and restarts due meanwhile keep their times
+            self.db_busy = True
+            m = self.rng.randrange(1, self.galera.members + 1)
+            dur = self.rng.uniform(0.5, 4.0)
+
+            def stopped(m=m, dur=dur):
+                # the nodes on it lost their database when the stop began
+                self.event("gstop", now(), "all", None, touch_at=t)
+                self.say("galera member %d stopped (%.2f s to stop); start in %.2f s"
+                         % (m, (now() - t) / NS, dur))
+                self.at(now() + int(dur * NS), lambda: gstart())
+
+            def gstart(m=m):
+                t0 = now()
+
+                def started():
+                    self.db_busy = False
+                    self.last_db_fault_end = now()
+                    self.event("gstart", now(), "all", None, touch_at=t0)
+                    self.say("galera member %d back and synced (%.2f s)" % (m, (now() - t0) / NS))
+                self.when_done(self.galera.run_async("member-start", m), started)
+            self.when_done(self.galera.run_async("member-stop", m), stopped)
+        elif kind == "gstall":
+            self.db_busy = True
+            m = self.rng.randrange(1, self.galera.members + 1)
+            pid = self.galera.stall(m)
+            dur = self.rng.uniform(1.0, 4.0)
+            self.say("galera member %d (pid %s) stalled for %.2f s" % (m, pid, dur))
+
+            def gresume(m=m, pid=pid):
+                self.galera.resume(pid)
+                self.db_busy = False
+                self.last_db_fault_end = now()
+                self.event("gstall", now(), "all", None)
+                self.say("galera member %d resumed" % m)
+            self.at(now() + int(dur * NS), gresume)
         self.count(kind)
+
+    def when_done(self, job, fn):
+        """Calls fn once the background galera.sh job has exited (fails the
+        run if it failed), looking every 50 ms."""
+        def look():
+            if job.poll() is None:
+                self.at(now() + NS // 20, look)
+                return
+            self.galera.finished(job)
+            fn()
+        look()
 
     def write_clock(self, slot, text):
         tmp = self.clock_file[slot] + ".tmp"
@@ -569,9 +633,14 @@ class Harness:
                               "datasource.dbname=chaos.db"]
         else:
             self.settings.append("datasource.driver=%s" % a.backend)
-            for kv in shlex.split(a.dsn):
+        # one [datasource] set per --dsn; slot i takes set i mod their number
+        self.dsn_settings = []
+        for dsn in a.dsn or [""]:
+            kvs = []
+            for kv in shlex.split(dsn):
                 k, v = kv.split("=", 1)
-                self.settings.append("datasource.%s=%s" % (k, v))
+                kvs.append("datasource.%s=%s" % (k, v))
+            self.dsn_settings.append(kvs)
         print("chaos: backend %s, %d nodes, %d tasks, heartbeat %d ms x %d, seed %d, dir %s"
               % (a.backend, a.nodes, a.tasks, a.interval, a.max_retry, a.seed, self.dir),
               flush=True)
@@ -663,6 +732,8 @@ class Harness:
                     p.popen.wait()
             if self.pg and self.db_busy:
                 self.pg.recover()
+            if self.galera and self.db_busy:
+                self.galera.recover()
         return nfaults
 
     def bound_ns(self):
@@ -777,6 +848,62 @@ class PgControl:
             self.resume([pm] + self.children(pm))
         else:
             self.start()
+
+
+# ---- Galera control ------------------------------------------------------
+class GaleraControl:
+    """Stops, starts and stalls members of a test/db/galera.sh cluster."""
+
+    def __init__(self, a):
+        self.dir = a.galera_dir
+        if not os.path.isfile(os.path.join(self.dir, "port")):
+            raise SystemExit("chaos: --galera-dir %s holds no cluster (sh test/db/galera.sh start)"
+                             % self.dir)
+        self.script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "db",
+                                   "galera.sh")
+        self.members = 3
+
+    def run(self, *args):
+        r = subprocess.run(["sh", self.script] + list(args), stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, check=False)
+        if r.returncode != 0:
+            raise SystemExit("chaos: galera.sh %s failed: %s" % (" ".join(args), r.stderr.strip()))
+        return r.stdout.strip()
+
+    def start(self, m):
+        self.run("member-start", self.dir, str(m))
+
+    def run_async(self, verb, m):
+        """galera.sh VERB DIR M in the background; finished() checks it."""
+        job = subprocess.Popen(["sh", self.script, verb, self.dir, str(m)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        job.verb = "%s %d" % (verb, m)
+        return job
+
+    def finished(self, job):
+        err = job.stderr.read()
+        job.stderr.close()
+        if job.returncode != 0:
+            raise SystemExit("chaos: galera.sh %s failed: %s" % (job.verb, err.strip()))
+
+    def stall(self, m):
+        pid = int(self.run("member-pid", self.dir, str(m)))
+        os.kill(pid, signal.SIGSTOP)
+        return pid
+
+    def resume(self, pid):
+        try:
+            os.kill(pid, signal.SIGCONT)
+        except OSError:
+            pass
+
+    def recover(self):
+        for m in range(1, self.members + 1):
+            pid = self.run("member-pid", self.dir, str(m))
+            if pid and os.path.exists("/proc/%s" % pid):
+                self.resume(int(pid))
+            else:
+                self.start(m)
 
 
 # ---- checker -------------------------------------------------------------
@@ -973,7 +1100,11 @@ def check(h):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--backend", default="sqlite3", choices=["sqlite3", "pgsql", "mysql"])
-    ap.add_argument("--dsn", default="", help='server backends: "host=... port=... username=... password=... dbname=..."')
+    ap.add_argument("--dsn", action="append", default=None,
+                    help='server backends: "host=... port=... username=... password=... dbname=..."; '
+                    'once per database server, node i uses the (i mod count)th')
+    ap.add_argument("--galera-dir", default=None,
+                    help="a Galera cluster of test/db/galera.sh: adds the gstop and gstall faults")
     ap.add_argument("--node-bin", default="build/test/chaos-node")
     ap.add_argument("--plugin-dir", default="build/drivers")
     ap.add_argument("--nodes", type=int, default=4)

@@ -31,24 +31,16 @@ WAIT=${CCOORD_TEST_SERVER_WAIT:-60}
 REGISTRY=${TMPDIR:-/tmp}/ccoord-test-servers
 MARK=.ccoord-test-servers
 
-say() { echo "servers.sh: $*" >&2; }
-die() { say "error: $*"; exit 1; }
+SELF=servers.sh
+# shellcheck source=test/db/common.sh
+. "$(dirname "$0")/common.sh"
 
 want() { case ",$SERVERS," in *",$1,"*) return 0 ;; esac; return 1; }
-
-is_root() { [ "$(id -u)" = 0 ]; }
 
 # as USER CMD...: runs CMD as USER when we are root, as ourselves otherwise.
 as() {
     u=$1; shift
     if is_root; then runuser -u "$u" -- "$@"; else "$@"; fi
-}
-
-abspath() {
-    case $1 in
-    /*) printf '%s\n' "$1" ;;
-    *) printf '%s/%s\n' "$(pwd)" "$1" ;;
-    esac
 }
 
 pgbin() {
@@ -66,32 +58,6 @@ need_mariadb() {
     done
 }
 
-mariadbd_bin() {
-    if command -v mariadbd >/dev/null 2>&1; then command -v mariadbd; else echo /usr/sbin/mariadbd; fi
-}
-
-# port_busy PORT: 0 when something listens on 127.0.0.1:PORT (or any address).
-port_busy() {
-    if command -v ss >/dev/null 2>&1; then
-        [ -n "$(ss -Hltn "sport = :$1" 2>/dev/null)" ]
-    else
-        python3 - "$1" <<'EOF' 2>/dev/null
-import socket, sys
-s = socket.socket()
-s.settimeout(1)
-sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)
-EOF
-    fi
-}
-
-log_tail() {
-    if [ -f "$1" ]; then
-        say "last lines of $1:"
-        tail -n 30 "$1" | sed 's/^/    /' >&2
-    fi
-}
-
-alive() { [ -n "$1" ] && kill -0 "$1" 2>/dev/null; }
 
 # ---------------------------------------------------------------- stopping
 
