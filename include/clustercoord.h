@@ -181,7 +181,8 @@ CCOORD_API int ccoord_leave(ccoord_node *node);
 typedef void (*ccoord_log_cb)(ccoord_node *node, int level, const char *msg,
                               void *user_data);
 /* Sets the log sink (NULL: the default, which writes
- * "[YYYY-MM-DD HH:MM:SS,mmm]  INFO {clustercoord} - msg" to stderr).
+ * "[YYYY-MM-DD HH:MM:SS,mmm]  INFO {clustercoord} [node-id] - msg" to
+ * stderr; the node id since 1.1).
  * The callback runs on the thread that logs (the background thread, the
  * dispatcher or an API caller), one call at a time.  It never runs while
  * the node's state lock is held, but it may run while a call holds the

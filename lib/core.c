@@ -88,8 +88,9 @@ const char *ccoord_errmsg(const ccoord_node *node)
 
 /* ---- logging --------------------------------------------------------- */
 
-/* The default sink, until ccoord_on_log sets one: one line on stderr. */
-static void default_log(int level, const char *msg)
+/* The default sink, until ccoord_on_log sets one: one line on stderr,
+ * with the node's id (one process may run several nodes). */
+static void default_log(const ccoord_node *n, int level, const char *msg)
 {
     struct timespec ts;
     struct tm tm;
@@ -98,8 +99,8 @@ static void default_log(int level, const char *msg)
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    fprintf(stderr, "[%s,%03ld] %s {clustercoord} - %s\n", when, ts.tv_nsec / 1000000,
-            names[level >= 1 && level <= 4 ? level : 3], msg);
+    fprintf(stderr, "[%s,%03ld] %s {clustercoord} [%s] - %s\n", when, ts.tv_nsec / 1000000,
+            names[level >= 1 && level <= 4 ? level : 3], n->id, msg);
 }
 
 /* The sink set now, or the default (log_mu held). */
@@ -108,7 +109,7 @@ static void call_sink(ccoord_node *n, int level, const char *msg)
     if (n->log_cb)
         n->log_cb(n, level, msg, n->log_ud);
     else
-        default_log(level, msg);
+        default_log(n, level, msg);
 }
 
 static int queue_log(ccoord_node *n, int level, const char *msg);
@@ -169,9 +170,39 @@ void ccoord__log_locked(ccoord_node *n, int level, const char *fmt, ...)
     d->lines[d->count++] = copy;
 }
 
+/* A resolver says the same thing at every pass while nothing changes
+ * ("Waiting for 2 nodes...", "No task node ... is live"), once a second
+ * or more.  The line it said last is logged at its level once, and again
+ * after PLUGIN_REPEAT_NS while it keeps saying it; the repeats in between
+ * go to DEBUG.  A different line (a new count, another state) is logged
+ * at once. */
+#define PLUGIN_REPEAT_NS (60 * 1000000000LL)
+
+static uint64_t line_hash(int level, const char *msg)
+{
+    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)level; /* FNV-1a */
+    for (; *msg; msg++)
+        h = (h ^ (unsigned char)*msg) * 1099511628211ULL;
+    return h;
+}
+
 void ccoord__plugin_log(void *ctx, int level, const char *msg)
 {
-    ccoord__log(ctx, level, "%s", msg);
+    ccoord_node *n = ctx;
+    uint64_t h = line_hash(level, msg);
+    int64_t now = ccoord__now_ns();
+    int repeat;
+    pthread_mutex_lock(&n->log_mu);
+    repeat = h == n->plugin_line && now - n->plugin_line_ns < PLUGIN_REPEAT_NS;
+    if (!repeat) {
+        n->plugin_line = h;
+        n->plugin_line_ns = now;
+    }
+    pthread_mutex_unlock(&n->log_mu);
+    if (repeat && level < CCOORD_LOG_DEBUG)
+        ccoord__log(n, CCOORD_LOG_DEBUG, "%s (repeated)", msg);
+    else
+        ccoord__log(n, level, "%s", msg);
 }
 
 static int set_log(ccoord_node *node, ccoord_log_cb cb, void *user_data, int queued)

@@ -144,6 +144,8 @@ struct ccoord_node {
     unsigned long own_gen;
     int releasing;
     int refresh_after_hb;    /* re-read tasks once a heartbeat succeeds again */
+    int64_t lapsed_ns;       /* when the lease was found lapsed (0: not lapsed) */
+    size_t lapsed_tasks;     /* how many tasks that stopped */
 
     /* ---- resolve.c (resolve_mu; resolve_now under mu) */
     pthread_mutex_t resolve_mu;
@@ -182,6 +184,8 @@ struct ccoord_node {
     void *log_ud;
     int log_queued; /* ccoord_on_log_dispatched: lines go through the event queue */
     _Atomic int log_level;
+    uint64_t plugin_line;     /* the resolver's last line (hash of level and text) */
+    int64_t plugin_line_ns;   /* when it was last logged at its own level */
 
     /* ---- connections: bg_db is the background thread's alone; api_db
      * is used under api_mu */

@@ -301,19 +301,46 @@ void ccoord__tasks_revoke_all(ccoord_node *n)
 
 void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
 {
-    size_t i = 0;
+    size_t i = 0, granted = 0;
     const char *name;
     void *v;
-    int any = 0;
-    if (now < atomic_load(&n->lease_until))
+    int64_t until = atomic_load(&n->lease_until);
+    if (now < until)
         return;
     while (ccoord__map_iter(n->owned, &i, &name, &v))
         if (((ccoord__owned *)v)->granted)
-            any = 1;
-    if (any) {
+            granted++;
+    if (granted)
         ccoord__tasks_revoke_all(n);
+    /* 0: no lease to lapse (not joined, left, evicted: logged there) */
+    if (until && !n->lapsed_ns) {
+        n->lapsed_ns = now;
+        n->lapsed_tasks = granted;
+        n->refresh_after_hb = 1; /* the line below gets its "again" */
+        ccoord__log_locked(n, CCOORD_LOG_WARN,
+                           "Lease lapsed after %lld ms without a successful heartbeat; "
+                           "stopped owning %zu task(s)",
+                           (long long)((now - (until - n->lease_ns)) / 1000000), granted);
+    } else if (granted) {
         n->refresh_after_hb = 1;
     }
+}
+
+/* The first refresh under a valid lease after a lapse (mu held). */
+static void owning_again(ccoord_node *n)
+{
+    size_t i = 0, granted = 0;
+    const char *name;
+    void *v;
+    while (ccoord__map_iter(n->owned, &i, &name, &v))
+        if (((ccoord__owned *)v)->granted)
+            granted++;
+    ccoord__log_locked(n, CCOORD_LOG_INFO,
+                       "Lease renewed %lld ms after it lapsed; owning %zu task(s) again "
+                       "(%zu before)",
+                       (long long)((ccoord__now_ns() - n->lapsed_ns) / 1000000), granted,
+                       n->lapsed_tasks);
+    n->lapsed_ns = 0;
 }
 
 void ccoord__tasks_after_heartbeat(ccoord_node *n)
@@ -457,6 +484,8 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
     grant_new(n, fresh, &stray, &nstray);
     ccoord__map_free(n->owned, free);
     n->owned = fresh;
+    if (n->lapsed_ns)
+        owning_again(n);
     ccoord__unlock(n);
     /* tasks placed on this node that it no longer registers: released */
     for (i = 0; i < nstray; i++) {

@@ -295,17 +295,24 @@ static inline int64_t tc_logged_at(tc_node *t, const char *text)
     return at;
 }
 
-/* How many log lines containing text were recorded. */
-static inline int tc_count_logged(tc_node *t, const char *text)
+/* How many log lines of level (-1: any) containing text were recorded. */
+static inline int tc_count_logged_level(tc_node *t, int level, const char *text)
 {
     size_t i;
     int k = 0;
     pthread_mutex_lock(&t->mu);
     for (i = 0; i < t->nev; i++)
-        if (t->ev[i].kind == 2 && strstr(t->ev[i].name, text))
+        if (t->ev[i].kind == 2 && (level < 0 || t->ev[i].event == level) &&
+            strstr(t->ev[i].name, text))
             k++;
     pthread_mutex_unlock(&t->mu);
     return k;
+}
+
+/* How many log lines containing text were recorded. */
+static inline int tc_count_logged(tc_node *t, const char *text)
+{
+    return tc_count_logged_level(t, -1, text);
 }
 
 /* 1 when a log line containing text was recorded. */

@@ -600,6 +600,49 @@ static void test_dispatch_mode_misuse_refused(void **state)
 
 #endif
 
+/* Issue 14 item 4: the default sink's line names the node (one process
+ * may run several).  Standard error goes to a file while one node, with
+ * no log callback, joins and leaves. */
+static void test_dispatch_default_log_line_names_the_node(void **state)
+{
+    tc_cluster c;
+    ccoord_config *cfg;
+    ccoord_node *n = NULL;
+    char path[] = "/tmp/ccoord-stderr-XXXXXX", buf[8192];
+    int fd, saved, rc;
+    ssize_t got;
+    (void)state;
+    tc_init(&c, IV);
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    unlink(path);
+    fflush(stderr);
+    saved = dup(2);
+    assert_true(saved >= 0 && dup2(fd, 2) == 2);
+    cfg = tc_config(&c, "dl-1");
+    rc = ccoord_node_new(cfg, &n);
+    ccoord_config_free(cfg);
+    if (rc == CCOORD_OK) {
+        rc = ccoord_join(n);
+        if (rc == CCOORD_OK)
+            rc = ccoord_leave(n);
+        ccoord_node_free(n);
+    }
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    assert_int_equal(rc, CCOORD_OK);
+    got = pread(fd, buf, sizeof buf - 1, 0);
+    close(fd);
+    assert_true(got > 0);
+    buf[got] = '\0';
+    if (!strstr(buf, " INFO {clustercoord} [dl-1] - Successfully joined the cluster with id "
+                     "[dl-1]") ||
+        !strstr(buf, " INFO {clustercoord} [dl-1] - Left the cluster"))
+        fail_msg("the default sink's lines do not name the node:\n%s", buf);
+    tc_free(&c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -614,6 +657,7 @@ int main(void)
         cmocka_unit_test(test_dispatch_log_lines_on_the_host_loop),
         cmocka_unit_test(test_dispatch_blocked_log_sink_keeps_node_alive),
         cmocka_unit_test(test_dispatch_mode_misuse_refused),
+        cmocka_unit_test(test_dispatch_default_log_line_names_the_node),
 #endif
     };
     return tc_run_all("dispatch", tests, sizeof tests / sizeof tests[0]) ? 1 : 0;

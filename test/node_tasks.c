@@ -500,6 +500,80 @@ static void test_tasks_roundrobin_waits_for_task_server_count(void **state)
     tc_free(&c);
 }
 
+/* Issue 14 item 4: roundrobin's "Waiting for 3 nodes..." came at INFO at
+ * every pass.  Now once at INFO while it stays the same, the repeats at
+ * DEBUG; the changed line when a node joins at once. */
+static void test_tasks_repeated_resolver_line_logged_once(void **state)
+{
+    tc_cluster c;
+    tc_node *t;
+    int repeats;
+    (void)state;
+    tc_init(&c, IV);
+    c.resolver = "roundrobin";
+    c.resolver_params[0] = "task_server_count=3";
+    t = tc_add(&c, NULL);
+    ccoord_set_log_level(t->node, CCOORD_LOG_DEBUG);
+    tc_join(t);
+    register_all(&c, "quiet");
+    /* passes while waiting: one at the registration, then about every 2 s */
+    if (TC_WAIT(100 * IV, tc_count_logged_level(t, CCOORD_LOG_DEBUG,
+                                                 "Only 1 node(s) available (repeated)") >= 2) < 0)
+        fail_msg("the leader did not say \"Waiting for 3 nodes\" again at DEBUG (%d INFO, %d "
+                 "DEBUG lines)",
+                 tc_count_logged_level(t, CCOORD_LOG_INFO, "Waiting for 3 nodes"),
+                 tc_count_logged_level(t, CCOORD_LOG_DEBUG, "Waiting for 3 nodes"));
+    repeats = tc_count_logged_level(t, CCOORD_LOG_DEBUG, "Only 1 node(s) available (repeated)");
+    assert_int_equal(tc_count_logged_level(t, CCOORD_LOG_INFO,
+                                           "Waiting for 3 nodes to resolve the tasks. Only 1 "
+                                           "node(s) available"),
+                     1);
+    tc_join(tc_add(&c, NULL));
+    assert_int_equal(ccoord_task_register(c.nodes[1].node, "quiet"), CCOORD_OK);
+    if (TC_WAIT(60 * IV, tc_count_logged_level(t, CCOORD_LOG_INFO, "Only 2 node(s) available") ==
+                             1) < 0)
+        fail_msg("the changed line (2 nodes) was not logged at INFO");
+    printf("      [%s] \"Waiting for 3 nodes\" at INFO once, %d repeats at DEBUG; the "
+           "changed line at once\n",
+           tc_backend, repeats);
+    tc_free(&c);
+}
+
+/* Issue 14 item 4: nothing said that a lease lapsed and tasks stopped.
+ * The node's thread is frozen for three timeouts (one node: nobody evicts
+ * it); then one WARN naming the tasks that stopped, and one INFO when it
+ * owns them again. */
+static void test_tasks_lease_lapse_logged(void **state)
+{
+    tc_cluster c;
+    tc_node *t;
+    (void)state;
+    tc_init(&c, IV);
+    t = tc_add(&c, NULL);
+    tc_join(t);
+    register_all(&c, "lapse-a");
+    register_all(&c, "lapse-b");
+    assert_int_equal(wait_owner(&c, "lapse-a", 3000), 0);
+    assert_int_equal(wait_owner(&c, "lapse-b", 3000), 0);
+    assert_int_equal(tc_count_logged(t, "Lease lapsed"), 0);
+    ccoord__test_freeze(t->node, 1);
+    tu_sleep_ms(3 * TIMEOUT);
+    assert_int_equal(tc_owner(&c, "lapse-a", NULL, NULL), -1); /* acquire says no */
+    ccoord__test_freeze(t->node, 0);
+    if (TC_WAIT(30 * IV, tc_logged(t, "owning 2 task(s) again (2 before)")) < 0)
+        fail_msg("no \"Lease renewed ... owning 2 task(s) again\" line");
+    assert_int_equal(tc_count_logged_level(t, CCOORD_LOG_WARN,
+                                           "without a successful heartbeat; stopped owning 2 "
+                                           "task(s)"),
+                     1);
+    assert_true(tc_logged_at(t, "Lease lapsed after") <= tc_logged_at(t, "Lease renewed"));
+    assert_int_equal(wait_owner(&c, "lapse-a", 3000), 0);
+    tu_sleep_ms(5 * IV);
+    assert_int_equal(tc_count_logged(t, "Lease lapsed"), 1);
+    assert_int_equal(tc_count_logged(t, "Lease renewed"), 1);
+    tc_free(&c);
+}
+
 static void test_tasks_tasknode_skips_dead_nodes(void **state)
 {
     tc_cluster c;
@@ -639,6 +713,8 @@ int main(void)
         cmocka_unit_test(test_tasks_pass_over_sixteen_members_with_long_ids),
         cmocka_unit_test(test_tasks_random_stays_put_across_leader_change),
         cmocka_unit_test(test_tasks_roundrobin_waits_for_task_server_count),
+        cmocka_unit_test(test_tasks_repeated_resolver_line_logged_once),
+        cmocka_unit_test(test_tasks_lease_lapse_logged),
         cmocka_unit_test(test_tasks_tasknode_skips_dead_nodes),
         cmocka_unit_test(test_tasks_follower_cannot_resolve_and_bad_names_refused),
         cmocka_unit_test(test_tasks_unregister_releases),

@@ -55,14 +55,18 @@
 #define CONN_TIMEOUT_MS 5000
 
 /* ---- logging ----------------------------------------------------------
- * One format for the library's lines and ours, like the reference:
- *   [2020-04-17 17:09:14,768]  INFO {clustercoord} - message
+ * One format for the library's lines and ours, the library's default:
+ *   [2020-04-17 17:09:14,768]  INFO {clustercoord} [node-1] - message
+ * (the reference's, with the node id).
  * Each line goes out in one write(2), so lines written from the library's
  * thread and from ours never interleave. */
 
 static int log_level = CCOORD_LOG_INFO;
 
-static void emit(int level, const char *component, const char *msg)
+/* The node id in our own lines (set once the node exists). */
+static char our_id[256] = "-";
+
+static void emit(int level, const char *component, const char *id, const char *msg)
 {
     static const char *names[] = {"", "ERROR", " WARN", " INFO", "DEBUG"};
     char when[32], line[1600];
@@ -75,8 +79,9 @@ static void emit(int level, const char *component, const char *msg)
     clock_gettime(CLOCK_REALTIME, &ts);
     localtime_r(&ts.tv_sec, &tm);
     strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", &tm);
-    len = snprintf(line, sizeof line, "[%s,%03ld] %s {%s} - %s\n", when, ts.tv_nsec / 1000000,
-                   names[level >= 1 && level <= 4 ? level : 3], component, msg);
+    len = snprintf(line, sizeof line, "[%s,%03ld] %s {%s} [%s] - %s\n", when,
+                   ts.tv_nsec / 1000000, names[level >= 1 && level <= 4 ? level : 3], component,
+                   id, msg);
     if (len < 0)
         return;
     if ((size_t)len >= sizeof line) {
@@ -101,15 +106,14 @@ static void logf_(int level, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    emit(level, "host_server", msg);
+    emit(level, "host_server", our_id, msg);
 }
 
 /* Runs on whatever thread calls into the node, one call at a time. */
 static void lib_log(ccoord_node *node, int level, const char *msg, void *user_data)
 {
-    (void)node;
     (void)user_data;
-    emit(level, "clustercoord", msg);
+    emit(level, "clustercoord", ccoord_node_id(node), msg);
 }
 
 /* ---- time ------------------------------------------------------------- */
@@ -789,6 +793,7 @@ int main(int argc, char **argv)
         ccoord_config_free(cfg);
     }
 
+    snprintf(our_id, sizeof our_id, "%s", ccoord_node_id(s->node));
     ccoord_on_log(s->node, lib_log, NULL);
     ccoord_set_log_level(s->node, log_level);
 
