@@ -137,24 +137,37 @@ wait_exit() {
     [ -e "$work/$1.rc" ] && cat "$work/$1.rc"
 }
 
-# show_status NAME: GET /status of NAME with whatever HTTP client exists.
+# http_get URL: the body on stdout, with whatever HTTP client exists
+# (status 2: none).
+http_get() {
+    if command -v curl >/dev/null 2>&1; then
+        curl -sS --max-time 3 "$1"
+    elif command -v wget >/dev/null 2>&1; then
+        wget -q -T 3 -O - "$1"
+    elif command -v python3 >/dev/null 2>&1; then
+        python3 -c 'import sys, urllib.request
+sys.stdout.write(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode())' "$1"
+    else
+        return 2
+    fi
+}
+
+# endpoint NAME: the status URL NAME logged.
+endpoint() {
+    sed -n 's|.*HTTP status endpoint: \(http://[^ ]*\).*|\1|p' "$work/$1.log" | head -n 1
+}
+
+# show_status NAME: GET /status of NAME.
 show_status() {
-    url=$(sed -n 's|.*HTTP status endpoint: \(http://[^ ]*\).*|\1|p' "$work/$1.log" | head -n 1)
+    url=$(endpoint "$1")
     [ -n "$url" ] || {
         fail "$1 logged no HTTP status endpoint"
         return
     }
-    if command -v curl >/dev/null 2>&1; then
-        body=$(curl -sS --max-time 3 "$url")
-    elif command -v wget >/dev/null 2>&1; then
-        body=$(wget -q -T 3 -O - "$url")
-    elif command -v python3 >/dev/null 2>&1; then
-        body=$(python3 -c 'import sys, urllib.request
-print(urllib.request.urlopen(sys.argv[1], timeout=3).read().decode().strip())' "$url")
-    else
-        echo "   (no curl, wget or python3: skipping GET $url)"
+    body=$(http_get "$url") || {
+        echo "   (no HTTP client: skipping GET $url)"
         return
-    fi
+    }
     echo "   GET $url"
     echo "   $body"
     case $body in
@@ -257,7 +270,31 @@ if [ -n "$owner" ]; then
     *) fail "$survivor's status does not list sample-task" ;;
     esac
 
-    heading "7. Stop $survivor with SIGTERM (graceful leave)"
+    heading "7. $survivor's metrics (GET /metrics, Prometheus text)"
+    url=$(endpoint "$survivor")
+    url=${url%/status}
+    url=${url%/}/metrics
+    if metrics=$(http_get "$url"); then
+        echo "   GET $url"
+        printf '%s\n' "$metrics" | grep -E '^ccoord_(is_leader|members|tasks_owned|heartbeats_total|evictions_total)\{' |
+            sed 's/^/   /'
+        if printf '%s\n' "$metrics" | grep -q '^ccoord_is_leader{node="'"$survivor"'",[^}]*} 1$'; then
+            ok "$survivor is the leader in its metrics"
+        else
+            fail "$survivor's metrics do not say it leads"
+        fi
+        if command -v promtool >/dev/null 2>&1; then
+            if printf '%s\n' "$metrics" | promtool check metrics; then
+                ok "promtool check metrics: no complaint"
+            else
+                fail "promtool check metrics complained"
+            fi
+        fi
+    else
+        echo "   (no HTTP client: skipping GET $url)"
+    fi
+
+    heading "8. Stop $survivor with SIGTERM (graceful leave)"
     kill -TERM "$(cat "$work/$survivor.pid")"
     rc=$(wait_exit "$survivor" 15)
     if [ "$rc" = 0 ]; then
@@ -267,7 +304,7 @@ if [ -n "$owner" ]; then
     fi
 fi
 
-heading "8. A node started from an MI deployment.toml, as an MI operator writes it"
+heading "9. A node started from an MI deployment.toml, as an MI operator writes it"
 # The reference's sections (its coordination datasource pointed at this
 # demo's SQLite file) among sections MI has and the library ignores.
 cat >"$work/deployment.toml" <<EOF

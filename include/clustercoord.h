@@ -313,6 +313,23 @@ CCOORD_API int ccoord_event_fd(ccoord_node *node, int *ret_fd);
  * Since: 1.1 */
 CCOORD_API int ccoord_dispatch(ccoord_node *node);
 
+/* ---------------------------------------------------------------------
+ * Metrics.
+ */
+
+/* The node's counters, gauges and histograms (heartbeats sent and
+ * failed, heartbeat round trip, lease remaining, leader flag and term,
+ * members, tasks owned and placed by state, resolution passes and their
+ * duration, evictions, connects, statements, events waiting) as
+ * Prometheus text exposition (version 0.0.4), every sample labelled
+ * node="<id>",group="<group_id>"; *ret_text is NUL-terminated and freed
+ * with ccoord_free().  Reads memory only (no database statement), so it
+ * may be called as often as a scraper likes and answers while the
+ * database is away; works before ccoord_join() and after
+ * ccoord_leave().  CCOORD_EINVAL (NULL argument), CCOORD_ENOMEM.
+ * Since: 1.1 */
+CCOORD_API int ccoord_metrics(ccoord_node *node, char **ret_text);
+
 #ifdef __cplusplus
 }
 #endif

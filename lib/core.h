@@ -49,6 +49,7 @@
 #include "internal.h"
 #include "plugin.h"
 #include "rows.h"
+#include "stats.h"
 
 /* A task this node owns as last read (lib/task.c). */
 typedef struct ccoord__owned {
@@ -105,6 +106,7 @@ struct ccoord_node {
     int wd_running;
     int64_t fast_until_ns;   /* poll four times an interval until then */
     int64_t log_db_error_ns; /* rate limit of database WARN lines */
+    ccoord__stats stats;     /* counted where it happens; metrics.c reads */
 
     /* ---- member.c (mu; lease_until is atomic, read by acquire) */
     long long incarnation;

@@ -530,6 +530,7 @@ int ccoord__db_connect(ccoord__db *db, int force)
     db->backoff_ns = 0;
     db->next_connect_ns = 0;
     db->connect_failed = 0;
+    atomic_fetch_add_explicit(&db->connects, 1, memory_order_relaxed);
     return CCOORD_OK;
 }
 

@@ -31,6 +31,7 @@ typedef struct ccoord__db {
     int connect_failed;       /* the last connection attempt failed */
     ccoord__turn *turn;       /* SQLite: the file's write turn */
     int has_turn;             /* held until COMMIT/ROLLBACK or the statement ends */
+    _Atomic unsigned long connects;   /* connections made (ccoord_metrics) */
     _Atomic unsigned long statements; /* statements sent (read by tests and benchmarks
                                        * while the node runs) */
     /* Watchdog: guarded by wd_mu; the node's watchdog thread shuts the

@@ -195,9 +195,11 @@ static int evict(ccoord_node *n, ccoord__db *db, const ccoord__silent *v, int *r
     else
         ccoord__db_rollback(db);
     *ret_evicted = !rc && rows == 1;
-    if (*ret_evicted)
+    if (*ret_evicted) {
+        ccoord__count(&n->stats.evictions);
         ccoord__log(n, CCOORD_LOG_INFO, "Evicted member [%s]: no heartbeat for %lld ms", v->id,
                     (long long)(v->silent_ns / 1000000));
+    }
     return rc;
 }
 

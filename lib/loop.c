@@ -98,6 +98,7 @@ static int step_rejoin(ccoord_node *n, ccoord__db *db, loop_state *ls)
  * host, and rejoin. */
 static void evicted(ccoord_node *n, loop_state *ls)
 {
+    ccoord__count(&n->stats.self_evictions);
     ccoord__lock(n);
     ccoord__lease_drop(n);
     ccoord__tasks_revoke_all(n);
@@ -124,11 +125,14 @@ static int step_heartbeat(ccoord_node *n, ccoord__db *db, loop_state *ls, int64_
     ls->next_hb += n->interval_ns;
     if (ls->next_hb <= now)
         ls->next_hb = now + n->interval_ns;
+    ccoord__count(&n->stats.heartbeats);
     if (ccoord__member_heartbeat(n, db, &ls->poll, &gone, &lost_hb) != CCOORD_OK) {
+        ccoord__count(&n->stats.heartbeat_failures);
         ls->poll.have = 0;
         db_trouble(n, db, "Heartbeat");
         return 0;
     }
+    ccoord__hist_observe(&n->stats.heartbeat, ccoord__now_ns() - start);
     if (gone) {
         evicted(n, ls);
         return -1;

@@ -443,6 +443,7 @@ static void run_pass(void *arg)
     ccoord_node *n = ru->n;
     char err[512];
     int rc;
+    int64_t start = ccoord__now_ns();
     if (!gate_enter(ru))
         return;
     rc = pass_read(ru);
@@ -468,6 +469,7 @@ static void run_pass(void *arg)
         pthread_mutex_unlock(&ru->gate);
     }
     ru->rc = rc;
+    ccoord__hist_observe(&n->stats.resolution, ccoord__now_ns() - start);
     atomic_fetch_add(&n->passes, 1);
 }
 

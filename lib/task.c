@@ -314,6 +314,7 @@ void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
         ccoord__tasks_revoke_all(n);
     /* 0: no lease to lapse (not joined, left, evicted: logged there) */
     if (until && !n->lapsed_ns) {
+        ccoord__count(&n->stats.lease_lapses);
         n->lapsed_ns = now;
         n->lapsed_tasks = granted;
         n->refresh_after_hb = 1; /* the line below gets its "again" */

@@ -51,8 +51,9 @@ TSAN_CFLAGS   ?= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_LDFLAGS  ?= -fsanitize=thread
 # The multi-node programs under memcheck take most of CI's time (node_tasks
 # alone ~600 s on all three backends), so check-valgrind runs the four
-# heaviest on SQLite alone (the embedded default, whose engine runs inside
-# the process) and node_safety, whose faults need a server, on PostgreSQL
+# heaviest and node_metrics (whose figures are backend-blind) on SQLite
+# alone (the embedded default, whose engine runs inside the process) and
+# node_safety, whose faults need a server, on PostgreSQL
 # alone; every other program runs on every backend it tests.  check-asan
 # runs everything on all three, and check-valgrind-full runs memcheck on
 # all three too (outside CI; its figures are in the closing notes).
@@ -61,6 +62,7 @@ VALGRIND_BACKENDS_node_membership ?= sqlite3
 VALGRIND_BACKENDS_node_hostile    ?= sqlite3
 VALGRIND_BACKENDS_node_dispatch   ?= sqlite3
 VALGRIND_BACKENDS_node_safety     ?= pgsql
+VALGRIND_BACKENDS_node_metrics    ?= sqlite3
 VALGRIND_FULL ?=
 # $(call vg_backends,PROGRAM): the line that narrows PROGRAM's backends
 vg_backends = $(if $(VALGRIND_FULL),,$(if $(VALGRIND_BACKENDS_$(notdir $(1))),export CCOORD_TEST_BACKENDS=$(VALGRIND_BACKENDS_$(notdir $(1)))))

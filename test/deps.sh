@@ -3,17 +3,18 @@
 # installed that the build and `make demo` need (build: a compiler, libdbi
 # with its SQLite driver, libinih), or those and what the test suite needs
 # (test, the default: the database servers and their drivers, cmocka,
-# valgrind, clang, faketime, openssl, mandoc), or those and what a Galera
-# cluster needs (galera: galera-4, rsync for its state transfer script,
-# iproute2's ss).  `make deps-build` runs it for the demo, `make deps` for
+# valgrind, clang, faketime, openssl, mandoc, prometheus for promtool),
+# or those and what a Galera cluster needs (galera: galera-4, rsync for
+# its state transfer script, iproute2's ss).  `make deps-build` runs it for the demo, `make deps` for
 # `make check` and `.ci/run`, `make check-galera` with galera.
 #
 #   nothing missing      silent success
 #   missing, root        apt-get update + apt-get install (no recommends)
 #   missing, not root    prints the sudo apt-get line and fails
 #
-# Installing postgresql or mariadb-server would normally start the system
-# servers (ports 5432 and 3306).  The tests start their own throwaway
+# Installing postgresql, mariadb-server or prometheus would normally start
+# the system servers (ports 5432, 3306 and 9090; the tests only use
+# promtool).  The tests start their own throwaway
 # servers (test/db/servers.sh), so while installing we block service starts
 # with a temporary /usr/sbin/policy-rc.d (unless one already exists) and
 # leave no system database running.
@@ -22,7 +23,7 @@ set -eu
 BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev"
 TEST_PACKAGES="libdbd-pgsql libdbd-mysql libcmocka-dev postgresql mariadb-server mandoc groff-base python3
 python3-pytest python3-setuptools python3-wheel python3-venv
-valgrind clang libclang-rt-14-dev faketime openssl"
+valgrind clang libclang-rt-14-dev faketime openssl prometheus"
 GALERA_PACKAGES="galera-4 rsync iproute2"
 case "${1:-test}" in
 build) PACKAGES=$BUILD_PACKAGES ;;
@@ -75,7 +76,7 @@ apt-get install -y -q --no-install-recommends $missing
 # With systemd, postinst scripts may still have enabled or started the
 # system servers; the tests never use them.
 if [ -d /run/systemd/system ] && command -v systemctl >/dev/null 2>&1; then
-    for s in postgresql:postgresql mariadb:mariadb-server; do
+    for s in postgresql:postgresql mariadb:mariadb-server prometheus:prometheus; do
         pkg=${s#*:} s=${s%%:*}
         case " $missing " in *" $pkg "*) ;; *) continue ;; esac
         if systemctl is-active --quiet "$s" 2>/dev/null; then

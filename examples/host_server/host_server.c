@@ -16,7 +16,8 @@
  *   with the fencing token;
  * - serves GET / and GET /status on 127.0.0.1:--http-port (default 8081,
  *   0 picks a free port and logs it) as JSON for load-balancer health
- *   checks: this node, the leader, the members, the tasks it owns;
+ *   checks: this node, the leader, the members, the tasks it owns; and
+ *   GET /metrics, the node's metrics for Prometheus (ccoord_metrics(3));
  * - leaves the cluster gracefully on SIGTERM or SIGINT and exits 0.
  *
  * One thread of its own: an epoll loop over a signalfd, a wake-up pipe
@@ -395,8 +396,8 @@ static void conn_flush(server *s, conn *c)
     conn_close(s, c);
 }
 
-static void respond(server *s, conn *c, int code, const char *reason, const char *extra_headers,
-                    const char *body, int head_only)
+static void respond_typed(server *s, conn *c, int code, const char *reason, const char *type,
+                          const char *extra_headers, const char *body, int head_only)
 {
     sbuf r = {0};
     struct epoll_event ev;
@@ -404,9 +405,9 @@ static void respond(server *s, conn *c, int code, const char *reason, const char
     sb_printf(&r, "HTTP/1.1 %d ", code);
     sb_puts(&r, reason);
     sb_printf(&r,
-              "\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "\r\nContent-Type: %s\r\nContent-Length: %zu\r\n"
               "Cache-Control: no-store\r\nConnection: close\r\n",
-              blen);
+              type, blen);
     sb_puts(&r, extra_headers);
     sb_puts(&r, "\r\n");
     if (!head_only)
@@ -423,6 +424,12 @@ static void respond(server *s, conn *c, int code, const char *reason, const char
     ev.data.u64 = (uint64_t)(TAG_CONN + (c - s->conns));
     epoll_ctl(s->ep, EPOLL_CTL_MOD, c->fd, &ev);
     conn_flush(s, c);
+}
+
+static void respond(server *s, conn *c, int code, const char *reason, const char *extra_headers,
+                    const char *body, int head_only)
+{
+    respond_typed(s, c, code, reason, "application/json", extra_headers, body, head_only);
 }
 
 /* A complete request head is in c->in: answer it. */
@@ -465,6 +472,19 @@ static void handle_request(server *s, conn *c)
             free(e.data);
         }
         free(b.data);
+        return;
+    }
+    if (strcmp(target, "/metrics") == 0) {
+        /* the node's metrics for a Prometheus scraper (ccoord_metrics(3)) */
+        char *text = NULL;
+        int rc = ccoord_metrics(s->node, &text);
+        if (rc == CCOORD_OK)
+            respond_typed(s, c, 200, "OK", "text/plain; version=0.0.4; charset=utf-8", "", text,
+                          head_only);
+        else
+            respond(s, c, 503, "Service Unavailable", "", "{\"error\":\"no metrics\"}\n",
+                    head_only);
+        ccoord_free(text);
         return;
     }
     respond(s, c, 404, "Not Found", "", "{\"error\":\"not found\"}\n", head_only);

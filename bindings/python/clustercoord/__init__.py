@@ -194,6 +194,7 @@ SIGNATURES = {
     "ccoord_task_resume": (c_int, [NodeP, c_char_p]),
     "ccoord_task_complete": (c_int, [NodeP, c_char_p]),
     "ccoord_task_state": (c_int, [NodeP, c_char_p, POINTER(c_int)]),
+    "ccoord_metrics": (c_int, [NodeP, POINTER(_CharP)]),
 }
 
 _lib = None
@@ -676,6 +677,16 @@ class Node:
         if rc == ENOTFOUND:
             return None
         self._check(rc, "ccoord_leader")
+        try:
+            return _s(ctypes.string_at(p))
+        finally:
+            self._lib.ccoord_free(ctypes.cast(p, c_void_p))
+
+    def metrics(self) -> str:
+        """The node's metrics as Prometheus text (exposition 0.0.4); memory
+        only, no database statement (ccoord_metrics(3))."""
+        p = _CharP()
+        self._check(self._lib.ccoord_metrics(self._handle(), byref(p)), "ccoord_metrics")
         try:
             return _s(ctypes.string_at(p))
         finally:

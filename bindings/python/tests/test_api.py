@@ -96,6 +96,16 @@ def test_events_are_enums_and_tasks_move(node_factory):
     assert any(e[0] is cc.TaskEvent.ASSIGNED for e in seen if len(e) == 3)
 
 
+def test_metrics_text(node_factory):
+    n = node_factory("py-m")
+    assert 'ccoord_joined{node="py-m",group="default"} 0\n' in n.metrics()
+    n.join()
+    wait_until("leader", lambda: n.is_leader)
+    text = n.metrics()
+    assert 'ccoord_is_leader{node="py-m",group="default"} 1\n' in text
+    assert "# TYPE ccoord_heartbeats_total counter\n" in text
+
+
 def test_log_lines_reach_logging(node_factory, caplog):
     caplog.set_level(logging.INFO, logger="clustercoord")
     n = node_factory("py-log")
