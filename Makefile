@@ -12,6 +12,7 @@ SONAME      := $(NAME).so.$(ABI_MAJOR)
 REAL        := $(NAME).so.$(VERSION)
 
 PREFIX      ?= /usr/local
+BINDIR      ?= $(PREFIX)/bin
 LIBDIR      ?= $(PREFIX)/lib
 INCLUDEDIR  ?= $(PREFIX)/include
 MANDIR      ?= $(PREFIX)/share/man

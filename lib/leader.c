@@ -1,5 +1,5 @@
 /*
- * lib/leader.c: floor 6, leadership: election by compare-and-set on the
+ * lib/leader.c: floor 7, leadership: election by compare-and-set on the
  * leader row, renewal, observing the leader from the poll, step-down, and
  * failure detection with eviction of dead members.
  *

@@ -1,5 +1,5 @@
 /*
- * lib/leader.h: floor 6, leadership (lib/leader.c): election, renewal,
+ * lib/leader.h: floor 7, leadership (lib/leader.c): election, renewal,
  * observing the leader, step-down, eviction.  Calls member.c (the view it
  * watches, the lease) and the floors below.
  */

@@ -1,5 +1,5 @@
 /*
- * lib/loop.c: floor 8, the node's background threads.  The background
+ * lib/loop.c: floor 9, the node's background threads.  The background
  * thread runs one step after another, each calling one subsystem:
  *
  *   leases      task.c and leader.c: revoke / step down once a lease lapsed

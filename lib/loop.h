@@ -1,5 +1,5 @@
 /*
- * lib/loop.h: floor 8, the node's background and watchdog threads
+ * lib/loop.h: floor 9, the node's background and watchdog threads
  * (lib/loop.c).
  */
 #ifndef CCOORD_LOOP_H

@@ -1,5 +1,5 @@
 /*
- * lib/member.c: floor 5, this node's member row (join, heartbeat, the
+ * lib/member.c: floor 6, this node's member row (join, heartbeat, the
  * lease it grants) and its view of the other members (the list, the diff
  * that makes ADDED and REMOVED events, the observation of each member's
  * counter that the leader's failure detection reads).

@@ -1,5 +1,5 @@
 /*
- * lib/member.h: floor 5, this node's member row, its lease and its view
+ * lib/member.h: floor 6, this node's member row, its lease and its view
  * of the members (lib/member.c).  Beside lib/task.h on the same floor:
  * neither calls the other.
  */

@@ -1,5 +1,5 @@
 /*
- * lib/node.c: floor 9, the public lifecycle of a node (new, join, leave,
+ * lib/node.c: floor 10, the public lifecycle of a node (new, join, leave,
  * free) and the membership queries.  Everything below it is reached
  * through the subsystems' headers; nothing below calls up into it.
  */

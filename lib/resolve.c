@@ -1,5 +1,5 @@
 /*
- * lib/resolve.c: floor 7, one resolution pass: read the batch (live
+ * lib/resolve.c: floor 8, one resolution pass: read the batch (live
  * members in join order, unassigned tasks, who can run what, loads), run
  * the resolver plugin, write its placements by compare-and-set under the
  * leader check, and every resolving_frequency-th pass clean up what

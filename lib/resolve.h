@@ -1,5 +1,5 @@
 /*
- * lib/resolve.h: floor 7, task resolution (lib/resolve.c): one pass over
+ * lib/resolve.h: floor 8, task resolution (lib/resolve.c): one pass over
  * the unassigned tasks through the resolver plugin, and when one is due.
  */
 #ifndef CCOORD_RESOLVE_H

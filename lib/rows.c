@@ -569,6 +569,30 @@ int ccoord__row_task_state(ccoord__db *db, const char *task, int *ret_state)
     return CCOORD_OK;
 }
 
+/* "SELECT cols FROM <prefix>table WHERE group_id = 'g' ORDER BY order" */
+static int read_group_rows(ccoord__db *db, const char *cols, const char *table,
+                           const char *order, const char *what, dbi_result *ret)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT %s FROM %s%s", cols, prefix(db), table);
+    rc = where_group(db, &b);
+    ccoord__buf_addf(&b, " ORDER BY %s", order);
+    return run(db, rc, &b, what, ret, NULL);
+}
+
+int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret)
+{
+    return read_group_rows(db, "name, owner, epoch, state", "tasks", "name", "read tasks", ret);
+}
+
+int ccoord__row_registrations_all(ccoord__db *db, dbi_result *ret)
+{
+    return read_group_rows(db, "name, node_id", "task_nodes", "name, node_id",
+                           "read registrations", ret);
+}
+
 int ccoord__row_task_set_state(ccoord__db *db, const char *task, int to,
                                unsigned long long *ret_rows)
 {

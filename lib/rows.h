@@ -128,6 +128,11 @@ int ccoord__row_registrations_insert(ccoord__db *db, const char *node_id,
 int ccoord__row_tasks_owned(ccoord__db *db, const char *owner, dbi_result *ret);
 /* The state of task: CCOORD_TASK_*; CCOORD_ENOTFOUND when no such task. */
 int ccoord__row_task_state(ccoord__db *db, const char *task, int *ret_state);
+/* Every task of the group (name, owner, epoch, state), by name; for
+ * ccoordctl, which reads the cluster from the database alone. */
+int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret);
+/* Every registration of the group (name, node_id), by name and node. */
+int ccoord__row_registrations_all(ccoord__db *db, dbi_result *ret);
 /* Moves task to state to (CCOORD_TASK_*), epoch + 1, from the states that
  * allow it (PAUSED from ACTIVE, ACTIVE from PAUSED, COMPLETED from any
  * other, which also clears the owner). */

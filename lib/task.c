@@ -1,10 +1,11 @@
 /*
- * lib/task.c: floor 5, coordinated tasks on this node: registrations, the
+ * lib/task.c: floor 6, coordinated tasks on this node: registrations, the
  * in-memory ownership table behind ccoord_acquire_task(), its refresh from
  * the task table, the lease check that revokes everything when the lease
  * lapses, and cluster-wide state changes (pause, resume, complete).
  */
 #include "task.h"
+#include "taskstate.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -508,25 +509,8 @@ struct state_change {
 static int do_change(ccoord_node *n, ccoord__db *db, const char *task, void *arg)
 {
     struct state_change *sc = arg;
-    unsigned long long rows = 0;
-    int rc = ccoord__db_begin(db);
     (void)n;
-    if (!rc)
-        rc = ccoord__row_task_set_state(db, task, sc->to, &rows);
-    if (!rc && rows)
-        rc = ccoord__row_group_bump(db, 0);
-    if (!rc)
-        rc = ccoord__db_commit(db);
-    else
-        ccoord__db_rollback(db);
-    if (!rc && !rows) {
-        rc = ccoord__row_task_state(db, task, &sc->result_state);
-        if (rc == CCOORD_OK && sc->result_state != sc->to)
-            rc = CCOORD_ESTATE;
-        else if (rc == CCOORD_OK)
-            sc->result_state = -1; /* already there */
-    }
-    return rc;
+    return ccoord__task_state_change(db, task, sc->to, &sc->result_state);
 }
 
 static int change_state(ccoord_node *node, const char *fn, const char *task, int to)

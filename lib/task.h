@@ -1,5 +1,5 @@
 /*
- * lib/task.h: floor 5, this node's side of the coordinated tasks: the
+ * lib/task.h: floor 6, this node's side of the coordinated tasks: the
  * ownership table, its refresh and its lease check, registrations
  * (lib/task.c).  Beside lib/member.h on the same floor: neither calls the
  * other.

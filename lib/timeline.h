@@ -1,5 +1,5 @@
 /*
- * lib/timeline.h: a database that went back in time (floor 7, beside
+ * lib/timeline.h: a database that went back in time (floor 8, beside
  * resolve.c; calls member.c, task.c, leader.c, rows.c, core.c).
  */
 #ifndef CCOORD_TIMELINE_H

@@ -1,10 +1,10 @@
 # mk/install.mk: make install / make uninstall.
 #
-#   make install [PREFIX=/usr/local] [DESTDIR=/staging/root]
+#   make install [PREFIX=/usr/local] [DESTDIR=/staging/root] [BINDIR=...]
 #                [LIBDIR=...] [INCLUDEDIR=...] [MANDIR=...] [RESOLVERDIR=...]
 #                [PYTHON_DIR=...]
 #
-# Installs the shared library (real file + SONAME and development links),
+# Installs ccoordctl(1) into BINDIR, the shared library (real file + SONAME and development links),
 # the static archive, the headers, the stock resolver plugins into
 # RESOLVERDIR, libclustercoord.pc into LIBDIR/pkgconfig, the man pages and
 # the Python package (bindings/python/clustercoord) into PYTHON_DIR, by
@@ -20,7 +20,7 @@ PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 PY_VERSION   := $(shell /usr/bin/python3 -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null || echo 3)
 PYTHON_DIR   ?= $(if $(filter /usr,$(PREFIX)),/usr/lib/python3/dist-packages,$(PREFIX)/lib/python$(PY_VERSION)/dist-packages)
 PY_FILES     := $(wildcard bindings/python/clustercoord/*.py) bindings/python/clustercoord/py.typed
-MAN_PAGES    := $(wildcard man/man3/*.3 man/man5/*.5 man/man7/*.7)
+MAN_PAGES    := $(wildcard man/man1/*.1 man/man3/*.3 man/man5/*.5 man/man7/*.7)
 
 # The library embeds RESOLVERDIR (the default plugin_dir) and the .pc file
 # embeds every path.  `make && make install PREFIX=/usr` must not install a
@@ -39,7 +39,8 @@ ccoord-paths-force:
 
 install: all
 	$(INSTALL) -d -m 0755 $(DESTDIR)$(LIBDIR) $(DESTDIR)$(PKGCONFIGDIR) \
-	  $(DESTDIR)$(INCLUDEDIR)/clustercoord $(DESTDIR)$(RESOLVERDIR)
+	  $(DESTDIR)$(INCLUDEDIR)/clustercoord $(DESTDIR)$(RESOLVERDIR) $(DESTDIR)$(BINDIR)
+	$(INSTALL) -m 0755 $(CCOORDCTL) $(DESTDIR)$(BINDIR)/ccoordctl
 	$(INSTALL) -m 0644 build/$(REAL) $(DESTDIR)$(LIBDIR)/$(REAL)
 	ln -sf $(REAL) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/$(NAME).so
@@ -62,6 +63,7 @@ install: all
 	  echo ldconfig; ldconfig; fi
 
 uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/ccoordctl
 	rm -f $(DESTDIR)$(LIBDIR)/$(REAL) $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	  $(DESTDIR)$(LIBDIR)/$(NAME).so $(DESTDIR)$(LIBDIR)/$(NAME).a \
 	  $(DESTDIR)$(PKGCONFIGDIR)/$(NAME).pc $(DESTDIR)$(INCLUDEDIR)/clustercoord.h

@@ -51,7 +51,8 @@ TSAN_CFLAGS   ?= -O1 -g -fsanitize=thread -fno-omit-frame-pointer
 TSAN_LDFLAGS  ?= -fsanitize=thread
 # The multi-node programs under memcheck take most of CI's time (node_tasks
 # alone ~600 s on all three backends), so check-valgrind runs the four
-# heaviest and node_metrics (whose figures are backend-blind) on SQLite
+# heaviest, node_metrics and node_ctl (whose code under test is backend-blind
+# or runs in a child process valgrind does not follow) on SQLite
 # alone (the embedded default, whose engine runs inside the process) and
 # node_safety, whose faults need a server, on PostgreSQL
 # alone; every other program runs on every backend it tests.  check-asan
@@ -63,6 +64,7 @@ VALGRIND_BACKENDS_node_hostile    ?= sqlite3
 VALGRIND_BACKENDS_node_dispatch   ?= sqlite3
 VALGRIND_BACKENDS_node_safety     ?= pgsql
 VALGRIND_BACKENDS_node_metrics    ?= sqlite3
+VALGRIND_BACKENDS_node_ctl        ?= sqlite3
 VALGRIND_FULL ?=
 # $(call vg_backends,PROGRAM): the line that narrows PROGRAM's backends
 vg_backends = $(if $(VALGRIND_FULL),,$(if $(VALGRIND_BACKENDS_$(notdir $(1))),export CCOORD_TEST_BACKENDS=$(VALGRIND_BACKENDS_$(notdir $(1)))))

@@ -12,6 +12,7 @@
 #  - the statuses of CCOORD_STATUS_MAP (include/clustercoord.h) and those
 #    of man/man7/ccoord-errors.7 differ in name, value or text;
 #  - an exported function is not mentioned in CHANGELOG.md;
+#  - a command (tools/<name>.c) has no man/man1/<name>.1;
 #  - "mandoc -T lint -W warning" prints anything for a page (alias pages:
 #    anything but mandoc's "so is fragile" note, which every .so draws);
 #  - a complete program (one with main) in an EXAMPLES section does not
@@ -164,12 +165,19 @@ else
     fi
 fi
 
+# ---- 3b. every command (tools/*.c) has its man1 page --------------------
+for prog in tools/*.c; do
+    [ -f "$prog" ] || continue
+    cmd=$(basename "$prog" .c)
+    [ -f "man/man1/$cmd.1" ] || problem "$prog: command $cmd has no man/man1/$cmd.1"
+done
+
 # ---- 4. mandoc lint ---------------------------------------------------
 if ! command -v "$MANDOC" >/dev/null 2>&1; then
     problem "$MANDOC is not installed (apt-get install mandoc)"
 else
     # From man/, so that ".so man3/x.3" resolves as it does under MANPATH.
-    for page in man/man3/*.3 man/man5/*.5 man/man7/*.7; do
+    for page in man/man1/*.1 man/man3/*.3 man/man5/*.5 man/man7/*.7; do
         [ -f "$page" ] || continue
         rel=${page#man/}
         (cd man && "$MANDOC" -T lint -W warning "$rel") >"$tmp/lint" 2>&1
@@ -190,7 +198,7 @@ fi
 if ! command -v groff >/dev/null 2>&1; then
     problem "groff is not installed (apt-get install groff-base)"
 else
-    for page in man/man3/*.3 man/man5/*.5 man/man7/*.7; do
+    for page in man/man1/*.1 man/man3/*.3 man/man5/*.5 man/man7/*.7; do
         [ -f "$page" ] || continue
         [ -z "$(alias_target "$page")" ] || continue
         (cd man && groff -man -t -Tutf8 -ww -z "${page#man/}") >"$tmp/troff" 2>&1

@@ -66,7 +66,10 @@ for d in drivers/*/; do
     p=$(basename "$d")
     [ -f "$resdir/$p.so" ] || fail "stock plugin $p.so not in $resdir"
 done
-for m in man/man3/*.3 man/man5/*.5 man/man7/*.7; do
+[ -x "$dest$PREFIX/bin/ccoordctl" ] || fail "ccoordctl not installed in $dest$PREFIX/bin"
+"$dest$PREFIX/bin/ccoordctl" --version | grep -q "libclustercoord $version" ||
+    fail "the installed ccoordctl does not say libclustercoord $version"
+for m in man/man1/*.1 man/man3/*.3 man/man5/*.5 man/man7/*.7; do
     [ -f "$m" ] || continue
     cmp -s "$m" "$mandir/${m#man/}" || fail "man page $m not installed"
 done

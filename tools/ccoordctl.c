@@ -1,0 +1,548 @@
+/*
+ * tools/ccoordctl.c: ccoordctl(1), an operator's view of a cluster and
+ * its few levers, from the coordination database alone: it reads the same
+ * configuration as the nodes and works while every node is down.
+ *
+ *   ccoordctl [-c FILE | --mi FILE] [--set SECTION.KEY=VALUE]... [--json]
+ *             [--watch MS] COMMAND [TASK]
+ *
+ *   members   id, host, join order, heartbeat counter, whether the counter
+ *             moved during a short watch, the leader flag
+ *   leader    the leader and its term
+ *   tasks     name, owner, fence, state, the nodes that registered it
+ *   status    all of the above
+ *   pause TASK | resume TASK | complete TASK   as ccoord_task_pause(3)...
+ *
+ * Exit status: 0 done, 1 not found or refused, 2 usage or configuration,
+ * 3 database error.  It links the library's internals (the static
+ * archive), so its SQL is the library's own (lib/rows.c).
+ */
+#include "config.h"
+#include "db.h"
+#include "rows.h"
+#include "taskstate.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+enum { EX_DONE = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_DB = 3 };
+
+typedef struct opts {
+    int json;
+    long watch_ms; /* -1: one heartbeat interval and a half */
+} opts;
+
+static void usage(FILE *f)
+{
+    fputs("usage: ccoordctl [-c FILE | --mi FILE] [--set SECTION.KEY=VALUE]... [--json]\n"
+          "                 [--watch MS] COMMAND [TASK]\n"
+          "commands: members, leader, tasks, status, pause TASK, resume TASK, complete TASK\n"
+          "see ccoordctl(1)\n",
+          f);
+}
+
+static int fail(int code, const char *fmt, const char *a, const char *b)
+{
+    fputs("ccoordctl: ", stderr);
+    fprintf(stderr, fmt, a, b);
+    fputc('\n', stderr);
+    return code;
+}
+
+/* ---- JSON and text output ----------------------------------------------- */
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; s && *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void json_str_or_null(const char *s)
+{
+    if (s && *s)
+        json_str(s);
+    else
+        fputs("null", stdout);
+}
+
+/* ---- reading the cluster ------------------------------------------------ */
+
+typedef struct view {
+    ccoord__poll poll;
+    ccoord__member *m;
+    size_t count;
+    signed char *moved; /* per member: 1 moved, 0 did not, -1 not watched */
+    long watched_ms;
+} view;
+
+static int read_view(ccoord__db *db, long watch_ms, view *v)
+{
+    ccoord__member *again = NULL;
+    size_t n2 = 0, i, k;
+    int rc;
+    memset(v, 0, sizeof *v);
+    rc = ccoord__row_poll(db, &v->poll);
+    if (!rc)
+        rc = ccoord__row_members_read(db, -1, &v->m, &v->count);
+    if (rc)
+        return rc;
+    v->moved = calloc(v->count + 1, 1);
+    if (!v->moved)
+        return CCOORD_ENOMEM;
+    memset(v->moved, -1, v->count + 1);
+    v->watched_ms = watch_ms;
+    if (watch_ms <= 0 || !v->count)
+        return CCOORD_OK;
+    ccoord__sleep_ns((int64_t)watch_ms * 1000000);
+    rc = ccoord__row_members_read(db, -1, &again, &n2);
+    if (rc)
+        return rc;
+    for (i = 0; i < v->count; i++) {
+        v->moved[i] = 0; /* gone meanwhile counts as not moved */
+        for (k = 0; k < n2; k++)
+            if (strcmp(again[k].id, v->m[i].id) == 0)
+                v->moved[i] = again[k].incarnation != v->m[i].incarnation ||
+                              again[k].heartbeat != v->m[i].heartbeat;
+    }
+    ccoord__members_free(again, n2);
+    return CCOORD_OK;
+}
+
+static void view_free(view *v)
+{
+    ccoord__members_free(v->m, v->count);
+    free(v->moved);
+}
+
+static const char *leader_of(const view *v)
+{
+    return v->poll.have_leader_row && v->poll.lnode[0] ? v->poll.lnode : NULL;
+}
+
+static void print_members(const view *v, int json)
+{
+    size_t i, w = 2, hw = 4;
+    const char *lead = leader_of(v);
+    if (json) {
+        fputs("[", stdout);
+        for (i = 0; i < v->count; i++) {
+            const ccoord__member *m = &v->m[i];
+            printf("%s{\"id\":", i ? "," : "");
+            json_str(m->id);
+            fputs(",\"host\":", stdout);
+            json_str(m->hostname);
+            printf(",\"joined_seq\":%lld,\"incarnation\":%lld,\"heartbeat\":%lld,\"moved\":%s,"
+                   "\"watched_ms\":%ld,\"leader\":%s}",
+                   m->joined_seq, m->incarnation, m->heartbeat,
+                   v->moved[i] < 0 ? "null" : v->moved[i] ? "true" : "false", v->watched_ms,
+                   lead && strcmp(lead, m->id) == 0 ? "true" : "false");
+        }
+        fputs("]", stdout);
+        return;
+    }
+    for (i = 0; i < v->count; i++) {
+        if (strlen(v->m[i].id) > w)
+            w = strlen(v->m[i].id);
+        if (strlen(v->m[i].hostname) > hw)
+            hw = strlen(v->m[i].hostname);
+    }
+    printf("%-*s  %-*s  %6s  %10s  %-22s  %s\n", (int)w, "ID", (int)hw, "HOST", "JOINED",
+           "HEARTBEAT", "MOVED", "LEADER");
+    for (i = 0; i < v->count; i++) {
+        const ccoord__member *m = &v->m[i];
+        char moved[48];
+        if (v->moved[i] < 0)
+            snprintf(moved, sizeof moved, "-");
+        else
+            snprintf(moved, sizeof moved, "%s in %ld ms", v->moved[i] ? "yes" : "NO",
+                     v->watched_ms);
+        printf("%-*s  %-*s  %6lld  %10lld  %-22s  %s\n", (int)w, m->id, (int)hw, m->hostname,
+               m->joined_seq, m->heartbeat, moved,
+               lead && strcmp(lead, m->id) == 0 ? "yes" : "");
+    }
+}
+
+static void print_leader(const view *v, int json)
+{
+    const char *lead = leader_of(v);
+    if (json) {
+        fputs("{\"id\":", stdout);
+        json_str_or_null(lead);
+        printf(",\"term\":%lld,\"heartbeat\":%lld}", v->poll.lterm, v->poll.lhb);
+    } else if (lead) {
+        printf("%s (term %lld, leader heartbeat %lld)\n", lead, v->poll.lterm, v->poll.lhb);
+    } else {
+        printf("none (term %lld ended)\n", v->poll.lterm);
+    }
+}
+
+typedef struct task_row {
+    char *name, *owner, *state, *nodes;
+    long long epoch;
+} task_row;
+
+static void tasks_free(task_row *t, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++) {
+        free(t[i].name);
+        free(t[i].owner);
+        free(t[i].state);
+        free(t[i].nodes);
+    }
+    free(t);
+}
+
+static char *dup_or_empty(const char *s)
+{
+    return strdup(s ? s : "");
+}
+
+/* The tasks, each with its registering nodes as "a,b,c". */
+static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
+{
+    dbi_result r;
+    task_row *t = NULL;
+    size_t n = 0, cap = 0, i;
+    int rc = ccoord__row_tasks_all(db, &r);
+    if (rc)
+        return rc;
+    while (dbi_result_next_row(r)) {
+        if (n == cap) {
+            task_row *x = realloc(t, (cap = cap ? 2 * cap : 16) * sizeof *t);
+            if (!x) {
+                rc = CCOORD_ENOMEM;
+                break;
+            }
+            t = x;
+        }
+        t[n].name = dup_or_empty(ccoord__res_str(r, 1));
+        t[n].owner = dup_or_empty(ccoord__res_str(r, 2));
+        t[n].epoch = ccoord__res_ll(r, 3);
+        t[n].state = dup_or_empty(ccoord__res_str(r, 4));
+        t[n].nodes = strdup("");
+        n++;
+        if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state || !t[n - 1].nodes)
+            rc = CCOORD_ENOMEM;
+    }
+    dbi_result_free(r);
+    if (!rc)
+        rc = ccoord__row_registrations_all(db, &r);
+    if (!rc) {
+        /* both by name: one merge */
+        i = 0;
+        while (!rc && dbi_result_next_row(r)) {
+            const char *name = ccoord__res_str(r, 1), *node = ccoord__res_str(r, 2);
+            char *grown;
+            while (i < n && name && strcmp(t[i].name, name) < 0)
+                i++;
+            if (i >= n || !name || !node || strcmp(t[i].name, name) != 0)
+                continue;
+            grown = malloc(strlen(t[i].nodes) + strlen(node) + 2);
+            if (!grown) {
+                rc = CCOORD_ENOMEM;
+                break;
+            }
+            sprintf(grown, "%s%s%s", t[i].nodes, *t[i].nodes ? "," : "", node);
+            free(t[i].nodes);
+            t[i].nodes = grown;
+        }
+        dbi_result_free(r);
+    }
+    if (rc) {
+        tasks_free(t, n);
+        return rc;
+    }
+    *ret = t;
+    *ret_count = n;
+    return CCOORD_OK;
+}
+
+static void print_tasks(const task_row *t, size_t n, int json)
+{
+    size_t i, w = 4, ow = 5;
+    if (json) {
+        fputs("[", stdout);
+        for (i = 0; i < n; i++) {
+            const char *p = t[i].nodes, *e;
+            printf("%s{\"name\":", i ? "," : "");
+            json_str(t[i].name);
+            fputs(",\"owner\":", stdout);
+            json_str_or_null(t[i].owner);
+            printf(",\"fence\":%lld,\"state\":", t[i].epoch);
+            json_str(t[i].state);
+            fputs(",\"registered\":[", stdout);
+            while (*p) {
+                char one[CCOORD__MAX_KEY + 1];
+                e = strchr(p, ',');
+                snprintf(one, sizeof one, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
+                if (p != t[i].nodes)
+                    putchar(',');
+                json_str(one);
+                p = e ? e + 1 : p + strlen(p);
+            }
+            fputs("]}", stdout);
+        }
+        fputs("]", stdout);
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        if (strlen(t[i].name) > w)
+            w = strlen(t[i].name);
+        if (strlen(t[i].owner) > ow)
+            ow = strlen(t[i].owner);
+    }
+    printf("%-*s  %-*s  %8s  %-9s  %s\n", (int)w, "NAME", (int)ow, "OWNER", "FENCE", "STATE",
+           "REGISTERED");
+    for (i = 0; i < n; i++)
+        printf("%-*s  %-*s  %8lld  %-9s  %s\n", (int)w, t[i].name, (int)ow,
+               *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state,
+               *t[i].nodes ? t[i].nodes : "-");
+}
+
+/* ---- commands ------------------------------------------------------------ */
+
+static int db_failed(ccoord__db *db)
+{
+    return fail(EX_DB, "database: %s%s", db->err, "");
+}
+
+static int cmd_view(ccoord__db *db, const ccoord__settings *s, const char *cmd, const opts *o)
+{
+    view v;
+    task_row *t = NULL;
+    size_t nt = 0;
+    int want_members = !strcmp(cmd, "members") || !strcmp(cmd, "status");
+    int want_tasks = !strcmp(cmd, "tasks") || !strcmp(cmd, "status");
+    long watch = want_members ? o->watch_ms : 0;
+    int rc = read_view(db, watch, &v);
+    if (!rc && want_tasks)
+        rc = read_tasks(db, &t, &nt);
+    if (rc) {
+        view_free(&v);
+        if (rc == CCOORD_ENOMEM)
+            return fail(EX_DB, "out of memory%s%s", "", "");
+        return fail(EX_DB, "database: %s (is this the cluster's database, with table_prefix %s? "
+                    "nodes create the tables when they join)", db->err, s->table_prefix);
+    }
+    if (v.poll.group_missing && !strcmp(cmd, "status") && !o->json)
+        printf("group %s has no row: no node of it has joined this database\n", s->group_id);
+    if (!strcmp(cmd, "members")) {
+        print_members(&v, o->json);
+    } else if (!strcmp(cmd, "leader")) {
+        print_leader(&v, o->json);
+    } else if (!strcmp(cmd, "tasks")) {
+        print_tasks(t, nt, o->json);
+    } else if (o->json) {
+        fputs("{\"group\":", stdout);
+        json_str(s->group_id);
+        printf(",\"version\":%lld,\"leader\":", v.poll.group_missing ? 0 : v.poll.version);
+        print_leader(&v, 1);
+        fputs(",\"members\":", stdout);
+        print_members(&v, 1);
+        fputs(",\"tasks\":", stdout);
+        print_tasks(t, nt, 1);
+        fputs("}", stdout);
+    } else {
+        printf("group %s, version %lld\nleader: ", s->group_id, v.poll.version);
+        print_leader(&v, 0);
+        printf("\nmembers (%zu):\n", v.count);
+        print_members(&v, 0);
+        printf("\ntasks (%zu):\n", nt);
+        print_tasks(t, nt, 0);
+    }
+    if (o->json)
+        putchar('\n');
+    rc = !strcmp(cmd, "leader") && !leader_of(&v) ? EX_REFUSED : EX_DONE;
+    view_free(&v);
+    tasks_free(t, nt);
+    return rc;
+}
+
+static int cmd_change(ccoord__db *db, const ccoord__settings *s, const char *cmd,
+                      const char *task, const opts *o)
+{
+    int to = !strcmp(cmd, "pause") ? CCOORD_TASK_PAUSED
+             : !strcmp(cmd, "resume") ? CCOORD_TASK_ACTIVE
+                                      : CCOORD_TASK_COMPLETED;
+    int found = 0, tries = 0, rc;
+    do
+        rc = ccoord__task_state_change(db, task, to, &found);
+    while (rc == CCOORD_EDB && ccoord__db_again(db, &tries));
+    if (rc == CCOORD_ENOTFOUND)
+        return fail(EX_REFUSED, "%s: no task named %s", cmd, task);
+    if (rc == CCOORD_ESTATE) {
+        fprintf(stderr, "ccoordctl: %s %s: refused: the task is %s (", cmd, task,
+                ccoord__task_state_name(found));
+        fputs(found == CCOORD_TASK_COMPLETED ? "a completed task stays completed)\n"
+                                             : "it can only be paused when active)\n",
+              stderr);
+        return EX_REFUSED;
+    }
+    if (rc)
+        return db_failed(db);
+    if (o->json) {
+        fputs("{\"task\":", stdout);
+        json_str(task);
+        fputs(",\"state\":", stdout);
+        json_str(ccoord__task_state_name(to));
+        printf(",\"changed\":%s}\n", found == -1 ? "false" : "true");
+    } else {
+        printf("%s: %s%s (group %s)\n", task, ccoord__task_state_name(to),
+               found == -1 ? ", already" : "", s->group_id);
+    }
+    return EX_DONE;
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+/* SQLite would create a missing file: this command only looks. */
+static int sqlite_file_exists(const ccoord__settings *s)
+{
+    char path[8192];
+    snprintf(path, sizeof path, "%s/%s", s->dbdir, s->dbname);
+    return access(path, F_OK) == 0;
+}
+
+static int apply_set(ccoord_config *cfg, const char *arg)
+{
+    char buf[1200], *dot, *eq;
+    snprintf(buf, sizeof buf, "%s", arg);
+    eq = strchr(buf, '=');
+    dot = eq ? memchr(buf, '.', (size_t)(eq - buf)) : NULL;
+    if (!eq || !dot)
+        return fail(EX_USAGE, "--set %s: want SECTION.KEY=VALUE%s", arg, "");
+    *dot = *eq = '\0';
+    if (ccoord_config_set(cfg, buf, dot + 1, eq + 1) != CCOORD_OK)
+        return fail(EX_USAGE, "--set %s: %s", arg, ccoord_config_error(cfg));
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longs[] = {
+        {"config", required_argument, NULL, 'c'}, {"mi", required_argument, NULL, 'm'},
+        {"set", required_argument, NULL, 's'},    {"json", no_argument, NULL, 'j'},
+        {"watch", required_argument, NULL, 'w'},  {"help", no_argument, NULL, 'h'},
+        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+    };
+    opts o = {0, -1};
+    ccoord_config *cfg = NULL;
+    ccoord__db db;
+    const char *cmd, *task = NULL;
+    int c, rc, code, loaded = 0;
+    if (ccoord_config_new(&cfg) != CCOORD_OK)
+        return fail(EX_DB, "out of memory%s%s", "", "");
+    while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
+        switch (c) {
+        case 'c':
+        case 'm':
+            if (loaded++) {
+                ccoord_config_free(cfg);
+                return fail(EX_USAGE, "one configuration file (-c or --mi), not two%s%s", "",
+                            "");
+            }
+            rc = c == 'c' ? ccoord_config_load(cfg, optarg) : ccoord_config_load_mi(cfg, optarg);
+            if (rc != CCOORD_OK) {
+                code = fail(EX_USAGE, "%s: %s", optarg, ccoord_config_error(cfg));
+                ccoord_config_free(cfg);
+                return code;
+            }
+            break;
+        case 's':
+            if ((code = apply_set(cfg, optarg)) != 0) {
+                ccoord_config_free(cfg);
+                return code;
+            }
+            break;
+        case 'j':
+            o.json = 1;
+            break;
+        case 'w': {
+            char *end;
+            o.watch_ms = strtol(optarg, &end, 10);
+            if (*end || end == optarg || o.watch_ms < 0 || o.watch_ms > 600000) {
+                ccoord_config_free(cfg);
+                return fail(EX_USAGE, "--watch %s: want milliseconds from 0 to 600000%s",
+                            optarg, "");
+            }
+            break;
+        }
+        case 'h':
+            usage(stdout);
+            ccoord_config_free(cfg);
+            return EX_DONE;
+        case 'V':
+            printf("ccoordctl (libclustercoord %s)\n", ccoord_version());
+            ccoord_config_free(cfg);
+            return EX_DONE;
+        default:
+            usage(stderr);
+            ccoord_config_free(cfg);
+            return EX_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage(stderr);
+        ccoord_config_free(cfg);
+        return EX_USAGE;
+    }
+    cmd = argv[optind++];
+    if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "complete")) {
+        if (optind != argc - 1) {
+            ccoord_config_free(cfg);
+            return fail(EX_USAGE, "%s takes one task name%s", cmd, "");
+        }
+        task = argv[optind];
+        if (!ccoord__valid_key(task)) {
+            ccoord_config_free(cfg);
+            return fail(EX_USAGE, "%s: \"%s\" is not a task name (1 to 190 bytes of UTF-8 without "
+                        "control characters or leading/trailing spaces)", cmd, task);
+        }
+    } else if (strcmp(cmd, "members") && strcmp(cmd, "leader") && strcmp(cmd, "tasks") &&
+               strcmp(cmd, "status")) {
+        code = fail(EX_USAGE, "unknown command \"%s\"%s", cmd,
+                    " (members, leader, tasks, status, pause, resume, complete)");
+        ccoord_config_free(cfg);
+        return code;
+    } else if (optind != argc) {
+        ccoord_config_free(cfg);
+        return fail(EX_USAGE, "%s takes no argument, not \"%s\"", cmd, argv[optind]);
+    }
+    if (ccoord__config_check(cfg) != CCOORD_OK) {
+        code = fail(EX_USAGE, "configuration: %s%s", ccoord_config_error(cfg), "");
+        ccoord_config_free(cfg);
+        return code;
+    }
+    if (o.watch_ms < 0)
+        o.watch_ms = (long)(cfg->s.heartbeat_interval_ms * 3 / 2);
+    if (ccoord__db_init(&db, &cfg->s, cfg->s.connect_timeout_s * 1000000000LL) != CCOORD_OK) {
+        code = fail(EX_DB, "database: %s%s", db.err, "");
+        ccoord_config_free(cfg);
+        return code;
+    }
+    if (!strcmp(cfg->s.driver, "sqlite3") && !sqlite_file_exists(&cfg->s))
+        code = fail(EX_DB, "database: no SQLite file %s/%s (datasource.dbdir, dbname); nodes "
+                    "create it when they join", cfg->s.dbdir, cfg->s.dbname);
+    else if (ccoord__db_connect(&db, 1) != CCOORD_OK)
+        code = db_failed(&db);
+    else if (task)
+        code = cmd_change(&db, &cfg->s, cmd, task, &o);
+    else
+        code = cmd_view(&db, &cfg->s, cmd, &o);
+    ccoord__db_destroy(&db);
+    ccoord_config_free(cfg);
+    return code;
+}
