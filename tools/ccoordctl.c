@@ -23,6 +23,8 @@
 #include "taskstate.h"
 
 #include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,10 +46,14 @@ static void usage(FILE *f)
           f);
 }
 
-static int fail(int code, const char *fmt, const char *a, const char *b)
+static int fail(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(int code, const char *fmt, ...)
 {
+    va_list ap;
     fputs("ccoordctl: ", stderr);
-    fprintf(stderr, fmt, a, b);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
     fputc('\n', stderr);
     return code;
 }
@@ -189,7 +195,9 @@ static void print_leader(const view *v, int json)
 }
 
 typedef struct task_row {
-    char *name, *owner, *state, *nodes;
+    char *name, *owner, *state;
+    char **nodes; /* the nodes that registered it */
+    size_t nnodes;
     long long epoch;
 } task_row;
 
@@ -200,7 +208,7 @@ static void tasks_free(task_row *t, size_t n)
         free(t[i].name);
         free(t[i].owner);
         free(t[i].state);
-        free(t[i].nodes);
+        ccoord_free_list(t[i].nodes, t[i].nnodes);
     }
     free(t);
 }
@@ -210,57 +218,63 @@ static char *dup_or_empty(const char *s)
     return strdup(s ? s : "");
 }
 
-/* The tasks, each with its registering nodes as "a,b,c". */
+/* Appends node to t's registrations. */
+static int add_node(task_row *t, const char *node)
+{
+    char **x = realloc(t->nodes, (t->nnodes + 1) * sizeof *x);
+    if (!x)
+        return CCOORD_ENOMEM;
+    t->nodes = x;
+    if (!(x[t->nnodes] = strdup(node)))
+        return CCOORD_ENOMEM;
+    t->nnodes++;
+    return CCOORD_OK;
+}
+
+/* The tasks, by name as the database sorts them, each with the nodes
+ * that registered it (matched by name through a map: the database's
+ * collation need not sort as strcmp does). */
 static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
 {
     dbi_result r;
     task_row *t = NULL;
-    size_t n = 0, cap = 0, i;
-    int rc = ccoord__row_tasks_all(db, &r);
-    if (rc)
+    ccoord__map *index = ccoord__map_new(); /* name -> row index + 1 */
+    size_t n = 0, cap = 0;
+    int rc = index ? ccoord__row_tasks_all(db, &r) : CCOORD_ENOMEM;
+    if (rc) {
+        ccoord__map_free(index, NULL);
         return rc;
-    while (dbi_result_next_row(r)) {
-        if (n == cap) {
-            task_row *x = realloc(t, (cap = cap ? 2 * cap : 16) * sizeof *t);
-            if (!x) {
-                rc = CCOORD_ENOMEM;
-                break;
-            }
-            t = x;
+    }
+    while (!rc && dbi_result_next_row(r)) {
+        task_row *x = t;
+        if (n == cap && !(x = realloc(t, (cap = cap ? 2 * cap : 16) * sizeof *t))) {
+            rc = CCOORD_ENOMEM;
+            break;
         }
+        t = x;
+        memset(&t[n], 0, sizeof t[n]);
         t[n].name = dup_or_empty(ccoord__res_str(r, 1));
         t[n].owner = dup_or_empty(ccoord__res_str(r, 2));
         t[n].epoch = ccoord__res_ll(r, 3);
         t[n].state = dup_or_empty(ccoord__res_str(r, 4));
-        t[n].nodes = strdup("");
         n++;
-        if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state || !t[n - 1].nodes)
+        if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state ||
+            ccoord__map_put(index, t[n - 1].name, (void *)(uintptr_t)n, NULL))
             rc = CCOORD_ENOMEM;
     }
     dbi_result_free(r);
     if (!rc)
         rc = ccoord__row_registrations_all(db, &r);
     if (!rc) {
-        /* both by name: one merge */
-        i = 0;
         while (!rc && dbi_result_next_row(r)) {
             const char *name = ccoord__res_str(r, 1), *node = ccoord__res_str(r, 2);
-            char *grown;
-            while (i < n && name && strcmp(t[i].name, name) < 0)
-                i++;
-            if (i >= n || !name || !node || strcmp(t[i].name, name) != 0)
-                continue;
-            grown = malloc(strlen(t[i].nodes) + strlen(node) + 2);
-            if (!grown) {
-                rc = CCOORD_ENOMEM;
-                break;
-            }
-            sprintf(grown, "%s%s%s", t[i].nodes, *t[i].nodes ? "," : "", node);
-            free(t[i].nodes);
-            t[i].nodes = grown;
+            uintptr_t k = name && node ? (uintptr_t)ccoord__map_get(index, name) : 0;
+            if (k)
+                rc = add_node(&t[k - 1], node);
         }
         dbi_result_free(r);
     }
+    ccoord__map_free(index, NULL);
     if (rc) {
         tasks_free(t, n);
         return rc;
@@ -272,11 +286,10 @@ static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
 
 static void print_tasks(const task_row *t, size_t n, int json)
 {
-    size_t i, w = 4, ow = 5;
+    size_t i, k, w = 4, ow = 5;
     if (json) {
         fputs("[", stdout);
         for (i = 0; i < n; i++) {
-            const char *p = t[i].nodes, *e;
             printf("%s{\"name\":", i ? "," : "");
             json_str(t[i].name);
             fputs(",\"owner\":", stdout);
@@ -284,14 +297,10 @@ static void print_tasks(const task_row *t, size_t n, int json)
             printf(",\"fence\":%lld,\"state\":", t[i].epoch);
             json_str(t[i].state);
             fputs(",\"registered\":[", stdout);
-            while (*p) {
-                char one[CCOORD__MAX_KEY + 1];
-                e = strchr(p, ',');
-                snprintf(one, sizeof one, "%.*s", (int)(e ? e - p : (long)strlen(p)), p);
-                if (p != t[i].nodes)
+            for (k = 0; k < t[i].nnodes; k++) {
+                if (k)
                     putchar(',');
-                json_str(one);
-                p = e ? e + 1 : p + strlen(p);
+                json_str(t[i].nodes[k]);
             }
             fputs("]}", stdout);
         }
@@ -306,17 +315,20 @@ static void print_tasks(const task_row *t, size_t n, int json)
     }
     printf("%-*s  %-*s  %8s  %-9s  %s\n", (int)w, "NAME", (int)ow, "OWNER", "FENCE", "STATE",
            "REGISTERED");
-    for (i = 0; i < n; i++)
-        printf("%-*s  %-*s  %8lld  %-9s  %s\n", (int)w, t[i].name, (int)ow,
-               *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state,
-               *t[i].nodes ? t[i].nodes : "-");
+    for (i = 0; i < n; i++) {
+        printf("%-*s  %-*s  %8lld  %-9s  ", (int)w, t[i].name, (int)ow,
+               *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state);
+        for (k = 0; k < t[i].nnodes; k++)
+            printf("%s%s", k ? "," : "", t[i].nodes[k]);
+        puts(t[i].nnodes ? "" : "-");
+    }
 }
 
 /* ---- commands ------------------------------------------------------------ */
 
 static int db_failed(ccoord__db *db)
 {
-    return fail(EX_DB, "database: %s%s", db->err, "");
+    return fail(EX_DB, "database: %s", db->err);
 }
 
 static int cmd_view(ccoord__db *db, const ccoord__settings *s, const char *cmd, const opts *o)
@@ -333,7 +345,7 @@ static int cmd_view(ccoord__db *db, const ccoord__settings *s, const char *cmd, 
     if (rc) {
         view_free(&v);
         if (rc == CCOORD_ENOMEM)
-            return fail(EX_DB, "out of memory%s%s", "", "");
+            return fail(EX_DB, "out of memory");
         return fail(EX_DB, "database: %s (is this the cluster's database, with table_prefix %s? "
                     "nodes create the tables when they join)", db->err, s->table_prefix);
     }
@@ -383,14 +395,9 @@ static int cmd_change(ccoord__db *db, const ccoord__settings *s, const char *cmd
     while (rc == CCOORD_EDB && ccoord__db_again(db, &tries));
     if (rc == CCOORD_ENOTFOUND)
         return fail(EX_REFUSED, "%s: no task named %s", cmd, task);
-    if (rc == CCOORD_ESTATE) {
-        fprintf(stderr, "ccoordctl: %s %s: refused: the task is %s (", cmd, task,
-                ccoord__task_state_name(found));
-        fputs(found == CCOORD_TASK_COMPLETED ? "a completed task stays completed)\n"
-                                             : "it can only be paused when active)\n",
-              stderr);
-        return EX_REFUSED;
-    }
+    if (rc == CCOORD_ESTATE) /* only a completed task refuses a change */
+        return fail(EX_REFUSED, "%s %s: refused: the task is %s (a completed task stays "
+                    "completed)", cmd, task, ccoord__task_state_name(found));
     if (rc)
         return db_failed(db);
     if (o->json) {
@@ -423,7 +430,7 @@ static int apply_set(ccoord_config *cfg, const char *arg)
     eq = strchr(buf, '=');
     dot = eq ? memchr(buf, '.', (size_t)(eq - buf)) : NULL;
     if (!eq || !dot)
-        return fail(EX_USAGE, "--set %s: want SECTION.KEY=VALUE%s", arg, "");
+        return fail(EX_USAGE, "--set %s: want SECTION.KEY=VALUE", arg);
     *dot = *eq = '\0';
     if (ccoord_config_set(cfg, buf, dot + 1, eq + 1) != CCOORD_OK)
         return fail(EX_USAGE, "--set %s: %s", arg, ccoord_config_error(cfg));
@@ -444,15 +451,14 @@ int main(int argc, char **argv)
     const char *cmd, *task = NULL;
     int c, rc, code, loaded = 0;
     if (ccoord_config_new(&cfg) != CCOORD_OK)
-        return fail(EX_DB, "out of memory%s%s", "", "");
+        return fail(EX_DB, "out of memory");
     while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
         switch (c) {
         case 'c':
         case 'm':
             if (loaded++) {
                 ccoord_config_free(cfg);
-                return fail(EX_USAGE, "one configuration file (-c or --mi), not two%s%s", "",
-                            "");
+                return fail(EX_USAGE, "one configuration file (-c or --mi), not two");
             }
             rc = c == 'c' ? ccoord_config_load(cfg, optarg) : ccoord_config_load_mi(cfg, optarg);
             if (rc != CCOORD_OK) {
@@ -475,8 +481,8 @@ int main(int argc, char **argv)
             o.watch_ms = strtol(optarg, &end, 10);
             if (*end || end == optarg || o.watch_ms < 0 || o.watch_ms > 600000) {
                 ccoord_config_free(cfg);
-                return fail(EX_USAGE, "--watch %s: want milliseconds from 0 to 600000%s",
-                            optarg, "");
+                return fail(EX_USAGE, "--watch %s: want milliseconds from 0 to 600000",
+                            optarg);
             }
             break;
         }
@@ -503,7 +509,7 @@ int main(int argc, char **argv)
     if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "complete")) {
         if (optind != argc - 1) {
             ccoord_config_free(cfg);
-            return fail(EX_USAGE, "%s takes one task name%s", cmd, "");
+            return fail(EX_USAGE, "%s takes one task name", cmd);
         }
         task = argv[optind];
         if (!ccoord__valid_key(task)) {
@@ -513,8 +519,10 @@ int main(int argc, char **argv)
         }
     } else if (strcmp(cmd, "members") && strcmp(cmd, "leader") && strcmp(cmd, "tasks") &&
                strcmp(cmd, "status")) {
-        code = fail(EX_USAGE, "unknown command \"%s\"%s", cmd,
-                    " (members, leader, tasks, status, pause, resume, complete)");
+        code = fail(EX_USAGE,
+                    "unknown command \"%s\" (members, leader, tasks, status, pause, resume, "
+                    "complete)",
+                    cmd);
         ccoord_config_free(cfg);
         return code;
     } else if (optind != argc) {
@@ -522,14 +530,14 @@ int main(int argc, char **argv)
         return fail(EX_USAGE, "%s takes no argument, not \"%s\"", cmd, argv[optind]);
     }
     if (ccoord__config_check(cfg) != CCOORD_OK) {
-        code = fail(EX_USAGE, "configuration: %s%s", ccoord_config_error(cfg), "");
+        code = fail(EX_USAGE, "configuration: %s", ccoord_config_error(cfg));
         ccoord_config_free(cfg);
         return code;
     }
     if (o.watch_ms < 0)
         o.watch_ms = (long)(cfg->s.heartbeat_interval_ms * 3 / 2);
     if (ccoord__db_init(&db, &cfg->s, cfg->s.connect_timeout_s * 1000000000LL) != CCOORD_OK) {
-        code = fail(EX_DB, "database: %s%s", db.err, "");
+        code = fail(EX_DB, "database: %s", db.err);
         ccoord_config_free(cfg);
         return code;
     }
