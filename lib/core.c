@@ -178,24 +178,18 @@ void ccoord__log_locked(ccoord_node *n, int level, const char *fmt, ...)
  * at once. */
 #define PLUGIN_REPEAT_NS (60 * 1000000000LL)
 
-static uint64_t line_hash(int level, const char *msg)
-{
-    uint64_t h = 1469598103934665603ULL ^ (uint64_t)(unsigned)level; /* FNV-1a */
-    for (; *msg; msg++)
-        h = (h ^ (unsigned char)*msg) * 1099511628211ULL;
-    return h;
-}
-
 void ccoord__plugin_log(void *ctx, int level, const char *msg)
 {
     ccoord_node *n = ctx;
-    uint64_t h = line_hash(level, msg);
+    uint64_t h = ccoord__hash_str(msg);
     int64_t now = ccoord__now_ns();
     int repeat;
     pthread_mutex_lock(&n->log_mu);
-    repeat = h == n->plugin_line && now - n->plugin_line_ns < PLUGIN_REPEAT_NS;
+    repeat = h == n->plugin_line && level == n->plugin_line_level &&
+             now - n->plugin_line_ns < PLUGIN_REPEAT_NS;
     if (!repeat) {
         n->plugin_line = h;
+        n->plugin_line_level = level;
         n->plugin_line_ns = now;
     }
     pthread_mutex_unlock(&n->log_mu);

@@ -186,7 +186,8 @@ struct ccoord_node {
     void *log_ud;
     int log_queued; /* ccoord_on_log_dispatched: lines go through the event queue */
     _Atomic int log_level;
-    uint64_t plugin_line;     /* the resolver's last line (hash of level and text) */
+    uint64_t plugin_line;     /* the resolver's last line: hash of its text, */
+    int plugin_line_level;    /* and its level */
     int64_t plugin_line_ns;   /* when it was last logged at its own level */
 
     /* ---- connections: bg_db is the background thread's alone; api_db

@@ -278,6 +278,7 @@ static int session_setup(ccoord__db *db)
     long ms = (long)(db->stmt_timeout_ns / 1000000);
     long secs = ms / 1000 > 0 ? ms / 1000 : 1;
     int64_t rtt = 0; /* the slowest set-up statement: a round trip at least */
+    int galera;      /* MariaDB: the server is a Galera member (wsrep_on) */
     switch (db->dialect) {
     case CCOORD__SQLITE:
         /* WAL: readers never block the writer; several processes may share
@@ -322,10 +323,10 @@ static int session_setup(ccoord__db *db)
              * read began.  7 = reads, UPDATE/DELETE and INSERT each first
              * wait until this member has applied every write set ordered
              * before them (libclustercoord(7), Galera). */
-            db->galera = wsrep_on(db);
-            if (db->galera < 0)
+            galera = wsrep_on(db);
+            if (galera < 0)
                 return CCOORD_EDB;
-            if (db->galera &&
+            if (galera &&
                 ccoord__db_exec(db, "set wsrep_sync_wait", "SET SESSION wsrep_sync_wait = 7", NULL))
                 return CCOORD_EDB;
         }

@@ -43,7 +43,6 @@ typedef struct ccoord__db {
     int closing;         /* ccoord__db_abort: no further statement or connect */
     int conflict;        /* the last failure: the server rolled the transaction
                           * back for a conflict (connection kept) */
-    int galera;          /* the server is a Galera member (wsrep_on) */
     char err[768];       /* last error: "what: server message" */
 } ccoord__db;
 

@@ -85,6 +85,8 @@ struct timespec;
 void ccoord__mono_after(int64_t delta_ns, struct timespec *ts);
 
 /* ---- a string -> value hash map (owned keys), open addressing. */
+/* The string hash the map uses (FNV-1a, folded). */
+uint64_t ccoord__hash_str(const char *s);
 typedef struct ccoord__map ccoord__map;
 ccoord__map *ccoord__map_new(void);
 void ccoord__map_free(ccoord__map *m, void (*free_value)(void *));

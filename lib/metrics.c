@@ -9,7 +9,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 /* The labels every sample carries: node="<id>",group="<group>", escaped as
  * the format wants (backslash, double quote, newline). */
@@ -94,12 +93,12 @@ typedef struct snapshot {
     int joined;
 } snapshot;
 
-static void take_snapshot(ccoord_node *n, snapshot *sn)
+/* leased: the lease is valid now (ccoord_owned_tasks lists nothing else). */
+static void take_snapshot(ccoord_node *n, int leased, snapshot *sn)
 {
     size_t i = 0;
     const char *name;
     void *v;
-    int leased = ccoord__now_ns() < atomic_load(&n->lease_until);
     memset(sn, 0, sizeof *sn);
     ccoord__lock(n);
     sn->joined = n->joined;
@@ -147,12 +146,12 @@ int ccoord_metrics(ccoord_node *node, char **ret_text)
     if (ccoord__check_process(node, "ccoord_metrics"))
         return CCOORD_EFORKED;
     st = &node->stats;
-    take_snapshot(node, &sn);
+    now = ccoord__now_ns();
+    until = atomic_load(&node->lease_until);
+    take_snapshot(node, now < until, &sn);
     pthread_mutex_lock(&node->ev_mu);
     waiting = node->ev_queued - node->ev_done;
     pthread_mutex_unlock(&node->ev_mu);
-    now = ccoord__now_ns();
-    until = atomic_load(&node->lease_until);
 
     ccoord__buf_init(&s.b);
     ccoord__buf_init(&s.labels);
@@ -182,7 +181,7 @@ int ccoord_metrics(ccoord_node *node, char **ret_text)
              "Times the lease lapsed and the node stopped owning its tasks.",
              ccoord__counted(&st->lease_lapses));
     metric_u(&s, "ccoord_is_leader", "gauge", "1 while this node is the leader.",
-             getpid() == node->pid && ccoord__is_leader_now(node) ? 1 : 0);
+             ccoord__is_leader_now(node) ? 1 : 0); /* this process's: checked above */
     metric_u(&s, "ccoord_leader_term", "gauge",
              "The leader's term: this node's while it leads, else as last read.",
              sn.term > 0 ? (unsigned long long)sn.term : 0);

@@ -300,43 +300,47 @@ void ccoord__tasks_revoke_all(ccoord_node *n)
     n->own_gen++;
 }
 
-void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
+/* How many tasks of the ownership table are granted (mu held). */
+static size_t granted_count(ccoord_node *n)
 {
     size_t i = 0, granted = 0;
     const char *name;
     void *v;
-    int64_t until = atomic_load(&n->lease_until);
-    if (now < until)
-        return;
     while (ccoord__map_iter(n->owned, &i, &name, &v))
         if (((ccoord__owned *)v)->granted)
             granted++;
+    return granted;
+}
+
+void ccoord__tasks_lease_check(ccoord_node *n, int64_t now)
+{
+    size_t granted;
+    int64_t until = atomic_load(&n->lease_until);
+    int first; /* this lapse is news (until 0: no lease to lapse: not joined,
+                * left, evicted, each logged where it happens) */
+    if (now < until)
+        return;
+    granted = granted_count(n);
+    first = until && !n->lapsed_ns;
     if (granted)
         ccoord__tasks_revoke_all(n);
-    /* 0: no lease to lapse (not joined, left, evicted: logged there) */
-    if (until && !n->lapsed_ns) {
+    if (granted || first)
+        n->refresh_after_hb = 1; /* after a lapse, for owning_again's line too */
+    if (first) {
         ccoord__count(&n->stats.lease_lapses);
         n->lapsed_ns = now;
         n->lapsed_tasks = granted;
-        n->refresh_after_hb = 1; /* the line below gets its "again" */
         ccoord__log_locked(n, CCOORD_LOG_WARN,
                            "Lease lapsed after %lld ms without a successful heartbeat; "
                            "stopped owning %zu task(s)",
                            (long long)((now - (until - n->lease_ns)) / 1000000), granted);
-    } else if (granted) {
-        n->refresh_after_hb = 1;
     }
 }
 
 /* The first refresh under a valid lease after a lapse (mu held). */
 static void owning_again(ccoord_node *n)
 {
-    size_t i = 0, granted = 0;
-    const char *name;
-    void *v;
-    while (ccoord__map_iter(n->owned, &i, &name, &v))
-        if (((ccoord__owned *)v)->granted)
-            granted++;
+    size_t granted = granted_count(n);
     ccoord__log_locked(n, CCOORD_LOG_INFO,
                        "Lease renewed %lld ms after it lapsed; owning %zu task(s) again "
                        "(%zu before)",

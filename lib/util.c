@@ -320,7 +320,7 @@ struct ccoord__map {
 static char tombstone_mark;
 #define TOMBSTONE (&tombstone_mark)
 
-static uint64_t hash_str(const char *s)
+uint64_t ccoord__hash_str(const char *s)
 {
     uint64_t h = 1469598103934665603ull; /* FNV-1a */
     for (; *s; s++) {
@@ -375,7 +375,7 @@ static map_slot *map_find(const ccoord__map *m, const char *key, uint64_t h)
 
 void *ccoord__map_get(const ccoord__map *m, const char *key)
 {
-    map_slot *s = map_find(m, key, hash_str(key));
+    map_slot *s = map_find(m, key, ccoord__hash_str(key));
     return s ? s->value : NULL;
 }
 
@@ -403,7 +403,7 @@ static int map_grow(ccoord__map *m)
 
 int ccoord__map_put(ccoord__map *m, const char *key, void *value, void **ret_old)
 {
-    uint64_t h = hash_str(key);
+    uint64_t h = ccoord__hash_str(key);
     map_slot *s = map_find(m, key, h);
     size_t i;
     char *k;
@@ -434,7 +434,7 @@ int ccoord__map_put(ccoord__map *m, const char *key, void *value, void **ret_old
 
 void *ccoord__map_del(ccoord__map *m, const char *key)
 {
-    map_slot *s = map_find(m, key, hash_str(key));
+    map_slot *s = map_find(m, key, ccoord__hash_str(key));
     void *v;
     if (!s)
         return NULL;
