@@ -35,6 +35,19 @@ PY
     fi
 }
 
+# term_wait PID WHAT: SIGTERM, then up to 30 s for PID to exit; SIGKILL
+# (saying so, naming WHAT) if it has not
+term_wait() {
+    kill -TERM "$1" 2>/dev/null || true
+    tw=0
+    while alive "$1" && [ $tw -lt 300 ]; do sleep 0.1; tw=$((tw + 1)); done
+    if alive "$1"; then
+        say "$2 (pid $1) did not stop in 30 s; killing it"
+        kill -KILL "$1" 2>/dev/null || true
+        sleep 0.5
+    fi
+}
+
 # log_tail FILE: its last 30 lines on stderr, indented
 log_tail() {
     if [ -f "$1" ]; then

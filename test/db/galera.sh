@@ -106,14 +106,7 @@ member_stop() {
     pid=$(member_pid "$d" "$i")
     alive "$pid" || return 0
     kill -CONT "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-    n=0
-    while alive "$pid" && [ $n -lt 300 ]; do sleep 0.1; n=$((n + 1)); done
-    if alive "$pid"; then
-        say "member $i (pid $pid) did not stop in 30 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.5
-    fi
+    term_wait "$pid" "member $i"
     rm -f "$d/m$i/mariadbd.pid"
 }
 

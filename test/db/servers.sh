@@ -81,14 +81,7 @@ stop_my() {
     [ -f "$dir/my/mariadbd.pid" ] || return 0
     pid=$(cat "$dir/my/mariadbd.pid" 2>/dev/null || true)
     alive "$pid" || return 0
-    kill -TERM "$pid" 2>/dev/null || true
-    i=0
-    while alive "$pid" && [ $i -lt 300 ]; do sleep 0.1; i=$((i + 1)); done
-    if alive "$pid"; then
-        say "mariadbd $pid did not stop in 30 s; killing it"
-        kill -KILL "$pid" 2>/dev/null || true
-        sleep 0.5
-    fi
+    term_wait "$pid" mariadbd
 }
 
 unregister() {
