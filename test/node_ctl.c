@@ -186,6 +186,28 @@ static void test_ctl_every_command_on_a_live_cluster(void **state)
     unlink(conf_path);
 }
 
+/* Registrations as they are: a node id with a comma in it (ids may have
+ * one) is one entry, and tasks whose names a database collation may sort
+ * unlike strcmp ("B-x", "a_x", "a-x") each keep their node.  On the
+ * command before, the comma split the id in two in --json. */
+static void test_ctl_registrations_as_they_are(void **state)
+{
+    tc_cluster c;
+    tc_node *t;
+    static const char *const names[] = {"B-x", "a_x", "a-x", "a.x"};
+    size_t k;
+    (void)state;
+    tc_init(&c, IV);
+    write_conf(&c.ns);
+    t = tc_add(&c, "ops,eu-1");
+    tc_join(t);
+    for (k = 0; k < 4; k++)
+        assert_int_equal(ccoord_task_register(t->node, names[k]), CCOORD_OK);
+    json_holds("tasks", "len(j) == 4 and all(t[\"registered\"] == [\"ops,eu-1\"] for t in j)");
+    tc_free(&c);
+    unlink(conf_path);
+}
+
 /* A database the command cannot use: exit 3, the reason named. */
 static void test_ctl_database_errors(void **state)
 {
@@ -220,6 +242,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_ctl_every_command_on_a_live_cluster),
+        cmocka_unit_test(test_ctl_registrations_as_they_are),
         cmocka_unit_test(test_ctl_database_errors),
     };
     return tc_run_all("node_ctl", tests, sizeof tests / sizeof tests[0]);
