@@ -28,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 /* Largest configuration file we read. */
 #define CONFIG_MAX_FILE (1024 * 1024)
@@ -46,6 +47,7 @@ static const char JAVA_PREFIX[] = "org.wso2.micro.integrator.ntask.coordination.
 enum key_type {
     K_STR,           /* string field at off */
     K_LONG,          /* long field at off, in [min, max] */
+    K_BOOL,          /* long field at off: on/true/yes/1 or off/false/no/0 */
     K_PORTS,         /* port, or a list of them in port_list */
     K_NODE_ID,       /* node_id_host / node_id_file */
     K_PASSWORD,      /* the password itself */
@@ -135,6 +137,10 @@ static const keydef keys[] = {
      "an integer from 1 to 86400 (seconds)"},
     {"task_handling", "resolving_frequency", K_LONG, OFF(resolving_frequency), 1, 100000,
      NULL, "an integer from 1 to 100000 (passes)"},
+    {"task_handling", "rebalance", K_BOOL, OFF(rebalance), 0, 1, NULL,
+     "on or off (also true/false, yes/no, 1/0)"},
+    {"task_handling", "rebalance_batch", K_LONG, OFF(rebalance_batch), 1, 10000, NULL,
+     "an integer from 1 to 10000 (task moves in flight)"},
     {"task_handling", "task_group", K_STR, OFF(task_group), 1, CCOORD__MAX_KEY, check_text,
      TEXT190},
 };
@@ -781,6 +787,18 @@ static int convert(const apply_ctx *a, const keydef *kd, char **nv)
         *long_field(&a->st->s, kd) = v;
         return CCOORD_OK;
     }
+    if (kd->type == K_BOOL) {
+        static const char *const yes[] = {"on", "true", "yes", "1"}, *const no[] = {"off",
+                                                                                  "false", "no",
+                                                                                  "0"};
+        size_t i;
+        for (i = 0; i < 4; i++)
+            if (strcasecmp(a->value, yes[i]) == 0 || strcasecmp(a->value, no[i]) == 0) {
+                *long_field(&a->st->s, kd) = strcasecmp(a->value, yes[i]) == 0;
+                return CCOORD_OK;
+            }
+        return fail(why, sizeof why, "not on or off", kd), refuse(a, why);
+    }
     if (kd->type == K_PORTS)
         return convert_ports(a, kd, nv);
     if (kd->check(kd, a->value, why, sizeof why) < 0)
@@ -828,7 +846,7 @@ static int store(const apply_ctx *a, const keydef *kd, char **nv)
                                "ccoord_config_set") != CCOORD_OK)
             return CCOORD_ENOMEM;
     }
-    if (kd->type == K_LONG)
+    if (kd->type == K_LONG || kd->type == K_BOOL)
         return CCOORD_OK;
     if (kd->type == K_NODE_ID)
         dst = a->from_file ? &a->st->node_id_file : &a->st->node_id_host;
@@ -1346,6 +1364,8 @@ int ccoord__settings_copy(ccoord__settings *dst, const ccoord__settings *src)
     dst->connect_retry_s = src->connect_retry_s;
     dst->resolving_period_s = src->resolving_period_s;
     dst->resolving_frequency = src->resolving_frequency;
+    dst->rebalance = src->rebalance;
+    dst->rebalance_batch = src->rebalance_batch;
     if (dup_opt(&dst->hostname, src->hostname) < 0 || dup_opt(&dst->node_id, src->node_id) < 0 ||
         dup_opt(&dst->group_id, src->group_id) < 0 || dup_opt(&dst->driver, src->driver) < 0 ||
         dup_opt(&dst->dbname, src->dbname) < 0 || dup_opt(&dst->dbdir, src->dbdir) < 0 ||
@@ -1376,6 +1396,8 @@ static int settings_defaults(ccoord__settings *s)
     s->connect_timeout_s = 5;
     s->resolving_period_s = 2;
     s->resolving_frequency = 5;
+    s->rebalance = 0;
+    s->rebalance_batch = 10;
     if (dup_opt(&s->group_id, "default") < 0 || dup_opt(&s->driver, "sqlite3") < 0 ||
         dup_opt(&s->dbname, "clusterdb") < 0 || dup_opt(&s->dbdir, ".") < 0 ||
         dup_opt(&s->table_prefix, "ccoord_") < 0 || dup_opt(&s->resolver_class, "random") < 0 ||

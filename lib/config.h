@@ -39,6 +39,8 @@ typedef struct ccoord__settings {
     char *plugin_dir;     /* default CCOORD_RESOLVERDIR */
     long resolving_period_s;  /* >= 1 */
     long resolving_frequency; /* >= 1 */
+    long rebalance;           /* 0 off, 1 on: the leader moves placed tasks (resolve.c) */
+    long rebalance_batch;     /* >= 1: moves in flight at most */
     char *task_group;
     /* [task_resolver]: handed to the plugin */
     ccoord__kvlist resolver_params;

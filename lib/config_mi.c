@@ -1048,7 +1048,7 @@ static int map_sections(mi_out *o)
                                           "heartbeat_max_retry", NULL};
     static const char *const handling[] = {"resolver_class", "resolving_period",
                                            "resolving_frequency", "plugin_dir", "task_group",
-                                           NULL};
+                                           "rebalance", "rebalance_batch", NULL};
     const mi_doc *d = o->doc;
     size_t i;
     int rc;

@@ -56,6 +56,7 @@ typedef struct ccoord__owned {
     uint64_t fence;
     int state;   /* CCOORD_TASK_* as stored */
     int granted; /* ASSIGNED queued and REVOKED not yet */
+    int give_up; /* as read: being moved elsewhere, or this node is drained */
 } ccoord__owned;
 
 /* An event waiting for the dispatcher. */
@@ -117,6 +118,8 @@ struct ccoord_node {
     long long version;  /* group version last read; -1 unknown */
     long long removals; /* the group's count of member rows deleted, then */
     _Atomic unsigned long member_rows; /* member rows read (test hook) */
+    int drained; /* this node's row says drained (ccoordctl drain), as last read */
+    int drained_said; /* task.c: the drained state the log last said */
     /* ---- timeline.c (mu; hold_until is atomic, read by the heartbeat) */
     long long version_high;       /* highest group version read; -1 none */
     _Atomic int64_t hold_until;   /* no lease before this (lost commits) */

@@ -766,7 +766,8 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
                          "CREATE TABLE IF NOT EXISTS %smembers (group_id %s NOT NULL, "
                          "node_id %s NOT NULL, incarnation BIGINT NOT NULL, "
                          "heartbeat BIGINT NOT NULL, hostname %s NOT NULL, metadata %s NOT NULL, "
-                         "joined_seq BIGINT NOT NULL, PRIMARY KEY (group_id, node_id)%s)%s",
+                         "joined_seq BIGINT NOT NULL, drained INT NOT NULL DEFAULT 0, "
+                         "PRIMARY KEY (group_id, node_id)%s)%s",
                          p, key, key, text, text,
                          dialect == CCOORD__MYSQL ? ", INDEX (group_id, joined_seq)" : "", tail);
         break;
@@ -781,8 +782,8 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
         ccoord__buf_addf(o,
                          "CREATE TABLE IF NOT EXISTS %stasks (group_id %s NOT NULL, "
                          "name %s NOT NULL, owner %s NULL, epoch BIGINT NOT NULL, "
-                         "state VARCHAR(16) NOT NULL, PRIMARY KEY (group_id, name)%s)%s",
-                         p, key, key, key,
+                         "state VARCHAR(16) NOT NULL, move_to %s NULL, PRIMARY KEY (group_id, name)%s)%s",
+                         p, key, key, key, key,
                          dialect == CCOORD__MYSQL ? ", INDEX (group_id, owner)" : "", tail);
         break;
     case 5:
@@ -829,23 +830,30 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
  * column (index), 0 when not, <0 on error.  MySQL has no ADD COLUMN IF
  * NOT EXISTS, and its DDL commits at once, so a migration cut short half
  * way is finished by looking first. */
-static int mysql_has(ccoord__db *db, const char *table, const char *column, int index)
+/* Runs the SELECT COUNT(*) in b (freed here): 1 when above 0, 0 when
+ * not, <0 on error. */
+static int schema_count(ccoord__db *db, ccoord__buf *b)
 {
-    ccoord__buf b;
     dbi_result r;
-    int rc, found = 0;
-    ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT COUNT(*) FROM information_schema.%s WHERE table_schema = "
-                         "DATABASE() AND table_name = '%s%s' AND column_name = '%s'",
-                     index ? "statistics" : "columns", db->s->table_prefix, table, column);
-    rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "read the schema", b.data, &r);
-    ccoord__buf_free(&b);
+    int rc = b->oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "read the schema", b->data, &r);
+    int found = 0;
+    ccoord__buf_free(b);
     if (rc)
         return rc;
     if (dbi_result_next_row(r))
         found = ccoord__res_ll(r, 1) > 0;
     dbi_result_free(r);
     return found;
+}
+
+static int mysql_has(ccoord__db *db, const char *table, const char *column, int index)
+{
+    ccoord__buf b;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "SELECT COUNT(*) FROM information_schema.%s WHERE table_schema = "
+                         "DATABASE() AND table_name = '%s%s' AND column_name = '%s'",
+                     index ? "statistics" : "columns", db->s->table_prefix, table, column);
+    return schema_count(db, &b);
 }
 
 /* Schema 1 to 2 (under the schema lock, in the transaction where DDL has
@@ -887,7 +895,64 @@ static int migrate_1_to_2(ccoord__db *db)
     return rc;
 }
 
-static int read_schema_version(ccoord__db *db, long *ret)
+/* Schema 2 to 3 (under the schema lock): a member row says whether the
+ * member is drained (ccoordctl drain: it gives its tasks up and gets no
+ * new ones), a task row where it is being moved (ccoordctl move and
+ * rebalancing: its owner gives it up, the leader places it there). */
+/* 1 when table p<table> has column, 0 when not, <0 on error: the
+ * migration adds only what is missing (a table CREATE TABLE IF NOT EXISTS
+ * just made has it already, and MySQL's DDL commits at once, so a
+ * migration cut short is finished by looking first). */
+static int has_column(ccoord__db *db, const char *table, const char *column)
+{
+    ccoord__buf b;
+    if (db->dialect == CCOORD__MYSQL)
+        return mysql_has(db, table, column, 0);
+    ccoord__buf_init(&b);
+    if (db->dialect == CCOORD__SQLITE)
+        ccoord__buf_addf(&b, "SELECT COUNT(*) FROM pragma_table_info('%s%s') WHERE name = '%s'",
+                         db->s->table_prefix, table, column);
+    else
+        ccoord__buf_addf(&b, "SELECT COUNT(*) FROM information_schema.columns WHERE "
+                             "table_schema = current_schema() AND table_name = '%s%s' AND "
+                             "column_name = '%s'", db->s->table_prefix, table, column);
+    return schema_count(db, &b);
+}
+
+static int migrate_2_to_3(ccoord__db *db)
+{
+    static const struct {
+        const char *table, *column, *type;
+    } add[] = {{"members", "drained", "INT NOT NULL DEFAULT 0"},
+               {"tasks", "move_to", "VARCHAR(190) NULL"}};
+    const char *p = db->s->table_prefix;
+    ccoord__buf b;
+    size_t i;
+    int rc = CCOORD_OK, has = 0;
+    ccoord__buf_init(&b);
+    for (i = 0; !rc && i < sizeof add / sizeof add[0]; i++) {
+        if ((has = has_column(db, add[i].table, add[i].column)) < 0)
+            rc = has;
+        if (rc || has)
+            continue;
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "ALTER TABLE %s%s ADD COLUMN %s %s%s", p, add[i].table,
+                         add[i].column, add[i].type,
+                         db->dialect == CCOORD__MYSQL && add[i].type[0] == 'V'
+                             ? " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" : "");
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 2 to 3", b.data, NULL);
+    }
+    if (!rc) {
+        ccoord__buf_reset(&b);
+        ccoord__buf_addf(&b, "UPDATE %smeta SET meta_value = '3' WHERE meta_key = "
+                             "'schema_version' AND meta_value = '2'", p);
+        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 2 to 3", b.data, NULL);
+    }
+    ccoord__buf_free(&b);
+    return rc;
+}
+
+int ccoord__db_schema_version(ccoord__db *db, long *ret)
 {
     char sql[200];
     dbi_result r;
@@ -938,9 +1003,11 @@ static int create_schema(ccoord__db *db)
     /* the tables of an older schema were there already: migrate them */
     if (!rc) {
         long v = 0;
-        rc = read_schema_version(db, &v);
-        if (!rc && v == 1)
-            rc = migrate_1_to_2(db);
+        rc = ccoord__db_schema_version(db, &v);
+        if (!rc && v == 1 && !(rc = migrate_1_to_2(db)))
+            v = 2;
+        if (!rc && v == 2)
+            rc = migrate_2_to_3(db);
     }
     if (!rc) {
         if (db->dialect == CCOORD__SQLITE)
@@ -981,7 +1048,7 @@ int ccoord__db_ensure_schema(ccoord__db *db)
         rc = ccoord__db_connect(db, 1);
         if (rc)
             return rc;
-        rc = read_schema_version(db, &v);
+        rc = ccoord__db_schema_version(db, &v);
         if (rc == CCOORD_OK && v == CCOORD__SCHEMA_VERSION)
             return CCOORD_OK;
         if (rc == CCOORD_OK && v > CCOORD__SCHEMA_VERSION) {
@@ -996,7 +1063,7 @@ int ccoord__db_ensure_schema(ccoord__db *db)
         if (rc == CCOORD_ENOMEM)
             return rc;
         if (rc == CCOORD_OK) {
-            rc = read_schema_version(db, &v);
+            rc = ccoord__db_schema_version(db, &v);
             if (rc == CCOORD_OK && v == CCOORD__SCHEMA_VERSION)
                 return CCOORD_OK;
         }

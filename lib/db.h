@@ -17,7 +17,7 @@
 enum { CCOORD__SQLITE = 1, CCOORD__PGSQL, CCOORD__MYSQL, CCOORD__GENERIC };
 
 /* Schema version this library writes and understands. */
-#define CCOORD__SCHEMA_VERSION 2
+#define CCOORD__SCHEMA_VERSION 3
 
 typedef struct ccoord__db {
     const ccoord__settings *s; /* borrowed from the node */
@@ -102,6 +102,9 @@ int ccoord__db_quote(ccoord__db *db, ccoord__buf *b, const char *s);
  * when many nodes start at once on an empty database.  CCOORD_OK,
  * CCOORD_EDB, or CCOORD_ESCHEMA (newer schema). */
 int ccoord__db_ensure_schema(ccoord__db *db);
+/* The schema version the database records into *ret (0: none recorded);
+ * CCOORD_EDB when the tables are missing. */
+int ccoord__db_schema_version(ccoord__db *db, long *ret);
 
 /* Pure SQL text of the schema (version CCOORD__SCHEMA_VERSION) for a
  * dialect and prefix.  Returns the statements one by one: i from 0 while

@@ -367,6 +367,12 @@ int ccoord__members_refresh(ccoord_node *n, ccoord__db *db, int incremental, int
         rc = apply_new_members(n, nm, count, ccoord__now_ns());
         *joined = rc == CCOORD_OK && count > 0;
     } else {
+        /* a full read also says whether this node is drained (a drain
+         * counts as a removal, so every node reads in full) */
+        n->drained = 0;
+        for (i = 0; i < count; i++)
+            if (nm[i].drained && strcmp(nm[i].id, n->id) == 0)
+                n->drained = 1;
         rc = replace_view(n, nm, count, ccoord__now_ns());
         nm = NULL;
     }

@@ -118,6 +118,18 @@ static int node_resources(ccoord_config *cfg, ccoord_node *n)
                         n->s.resolver_class ? n->s.resolver_class : "random", err);
         return rc;
     }
+    if (n->s.rebalance && !ccoord__resolver_can_rebalance(n->resolver)) {
+        /* rebalance = on asks for moves the plugin cannot plan: said now,
+         * not found out when tasks never move */
+        ccoord__fmt(cfg->error, sizeof cfg->error,
+                    "task_handling.rebalance = on: resolver %s (%s) has no rebalance function "
+                    "(resolver ABI 1.1); allowed: rebalance = off, or a resolver that "
+                    "rebalances (roundrobin, tasknode)",
+                    ccoord__resolver_name(n->resolver), ccoord__resolver_path(n->resolver));
+        ccoord__resolver_unload(n->resolver);
+        n->resolver = NULL;
+        return CCOORD_ECONFIG;
+    }
     if (st < n->timeout_ns)
         st = n->timeout_ns;
     rc = ccoord__db_init(&n->bg_db, &n->s, bg);

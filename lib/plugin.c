@@ -158,6 +158,11 @@ static int h_assign(ccoord_resolver_batch *b, size_t t, size_t m)
     return CCOORD_OK;
 }
 
+static long h_task_owner(const ccoord_resolver_batch *b, size_t t)
+{
+    return t < b->task_count ? b->tasks[t].owner : -1;
+}
+
 static void host_table(ccoord_resolver_host *h)
 {
     memset(h, 0, sizeof *h);
@@ -177,6 +182,7 @@ static void host_table(ccoord_resolver_host *h)
     h->task_name = h_task_name;
     h->task_can_run = h_task_can_run;
     h->assign = h_assign;
+    h->task_owner = h_task_owner;
 }
 
 /* ---- loading ------------------------------------------------------------ */
@@ -575,9 +581,11 @@ const char *ccoord__resolver_version(const ccoord__resolver *r)
     return r ? r->ops.version : "";
 }
 
-int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *members,
-                         size_t member_count, const ccoord__batch_task *tasks, size_t task_count,
-                         long *ret_assign, char *err, size_t errlen)
+/* One call of resolve() or rebalance() over a batch. */
+static int run_batch(ccoord__resolver *r, int (*fn)(void *, ccoord_resolver_batch *),
+                     const char *fname, const ccoord__batch_member *members,
+                     size_t member_count, const ccoord__batch_task *tasks, size_t task_count,
+                     long *ret_assign, char *err, size_t errlen)
 {
     ccoord_resolver_batch b;
     size_t t;
@@ -589,13 +597,45 @@ int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *member
     b.tasks = tasks;
     b.task_count = task_count;
     b.assign = ret_assign;
-    rc = r->ops.resolve(r->state, &b);
+    rc = fn(r->state, &b);
     if (rc != CCOORD_OK) {
         for (t = 0; t < task_count; t++)
             ret_assign[t] = -1;
-        ccoord__fmt(err, errlen, "resolver %s (%s): resolve returned %s", r->ops.name, r->path,
-                    ccoord_errname(rc));
+        ccoord__fmt(err, errlen, "resolver %s (%s): %s returned %s", r->ops.name, r->path,
+                    fname, ccoord_errname(rc));
         return CCOORD_EPLUGIN;
     }
     return CCOORD_OK;
+}
+
+int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *members,
+                         size_t member_count, const ccoord__batch_task *tasks, size_t task_count,
+                         long *ret_assign, char *err, size_t errlen)
+{
+    return run_batch(r, r->ops.resolve, "resolve", members, member_count, tasks, task_count,
+                     ret_assign, err, errlen);
+}
+
+int ccoord__resolver_can_rebalance(const ccoord__resolver *r)
+{
+    return r && r->ops.rebalance != NULL;
+}
+
+int ccoord__resolver_rebalance(ccoord__resolver *r, const ccoord__batch_member *members,
+                               size_t member_count, const ccoord__batch_task *tasks,
+                               size_t task_count, long *ret_assign, char *err, size_t errlen)
+{
+    size_t t;
+    int rc;
+    if (!r->ops.rebalance) {
+        ccoord__fmt(err, errlen, "resolver %s (%s) has no rebalance function", r->ops.name,
+                    r->path);
+        return CCOORD_EPLUGIN;
+    }
+    rc = run_batch(r, r->ops.rebalance, "rebalance", members, member_count, tasks, task_count,
+                   ret_assign, err, errlen);
+    for (t = 0; !rc && t < task_count; t++)
+        if (ret_assign[t] == tasks[t].owner)
+            ret_assign[t] = -1;
+    return rc;
 }

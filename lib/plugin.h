@@ -59,6 +59,7 @@ typedef struct ccoord__batch_task {
     const char *name;
     const size_t *can_run;
     size_t can_run_count;
+    long owner; /* member index, or -1 (unassigned) */
 } ccoord__batch_task;
 
 /* Runs resolve() over the batch.  On CCOORD_OK, ret_assign[t] is the
@@ -67,5 +68,13 @@ typedef struct ccoord__batch_task {
 int ccoord__resolver_run(ccoord__resolver *r, const ccoord__batch_member *members,
                          size_t member_count, const ccoord__batch_task *tasks,
                          size_t task_count, long *ret_assign, char *err, size_t errlen);
+/* 1 when the plugin has rebalance() (ABI 1.1). */
+int ccoord__resolver_can_rebalance(const ccoord__resolver *r);
+/* Runs rebalance() over a batch of placed tasks: on CCOORD_OK,
+ * ret_assign[t] is the member task t should move to, or -1 (it stays:
+ * also when the plugin named its owner). */
+int ccoord__resolver_rebalance(ccoord__resolver *r, const ccoord__batch_member *members,
+                               size_t member_count, const ccoord__batch_task *tasks,
+                               size_t task_count, long *ret_assign, char *err, size_t errlen);
 
 #endif

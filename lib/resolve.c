@@ -1,269 +1,20 @@
 /*
- * lib/resolve.c: floor 8, one resolution pass: read the batch (live
- * members in join order, unassigned tasks, who can run what, loads), run
- * the resolver plugin, write its placements by compare-and-set under the
- * leader check, and every resolving_frequency-th pass clean up what
- * departed nodes left.  Also when a pass is due, and
+ * lib/resolve.c: floor 8, one resolution pass: read the batch (batch.c),
+ * run the resolver plugin, place the tasks being moved on their target,
+ * write the placements by compare-and-set under the leader check, every
+ * resolving_frequency-th pass clean up what departed nodes left, and with
+ * [task_handling] rebalance = on ask the plugin which placed tasks should
+ * move and start those moves.  Also when a pass is due, and
  * ccoord_resolve_tasks().
  */
 #include "resolve.h"
 
+#include "batch.h"
 #include "job.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct pass {
-    ccoord__member *rows;         /* live members as read, join order */
-    size_t row_count;
-    ccoord__batch_member *members; /* the live members handed to the plugin */
-    const char **mids;
-    size_t member_count;
-    ccoord__batch_task *tasks;
-    char **tnames;
-    size_t task_count;
-    size_t **can;        /* per task: member indexes (or all_members) */
-    size_t *can_count, *can_cap;
-    size_t *all_members; /* 0..member_count-1, shared by tasks every member registered */
-    long *assign;
-    ccoord__map *midx, *tidx; /* id -> index + 1 */
-} pass;
-
-static void pass_free(pass *p)
-{
-    size_t i;
-    for (i = 0; i < p->task_count; i++) {
-        free(p->tnames[i]);
-        if (p->can && p->can[i] != p->all_members)
-            free(p->can[i]);
-    }
-    ccoord__members_free(p->rows, p->row_count);
-    free(p->members);
-    free(p->mids);
-    free(p->tasks);
-    free(p->tnames);
-    free(p->can);
-    free(p->can_count);
-    free(p->can_cap);
-    free(p->all_members);
-    free(p->assign);
-    ccoord__map_free(p->midx, NULL);
-    ccoord__map_free(p->tidx, NULL);
-}
-
-static int cmp_size(const void *a, const void *b)
-{
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-/* ---- reading the batch -------------------------------------------------- */
-
-/* The unassigned ACTIVE tasks' names and their index. */
-static int read_unassigned(ccoord__db *db, pass *ps)
-{
-    dbi_result r;
-    size_t cap = 0, i;
-    int rc = ccoord__row_tasks_unassigned(db, &r);
-    if (rc)
-        return rc;
-    while (!rc && dbi_result_next_row(r)) {
-        const char *name = ccoord__res_str(r, 1);
-        if (ccoord__grow(&ps->tnames, &cap, ps->task_count, sizeof *ps->tnames, 64) !=
-            CCOORD_OK) {
-            rc = CCOORD_ENOMEM;
-            break;
-        }
-        if (!(ps->tnames[ps->task_count] = ccoord__strdup(name ? name : "")))
-            rc = CCOORD_ENOMEM;
-        else
-            ps->task_count++;
-    }
-    dbi_result_free(r);
-    if (!rc && !(ps->tidx = ccoord__map_new()))
-        rc = CCOORD_ENOMEM;
-    for (i = 0; !rc && i < ps->task_count; i++)
-        if (ccoord__map_put(ps->tidx, ps->tnames[i], (void *)(uintptr_t)(i + 1), NULL))
-            rc = CCOORD_ENOMEM;
-    return rc;
-}
-
-/* The live members in join order but exclude, their batch entries and
- * their index. */
-static int read_members(ccoord__db *db, pass *ps, const char *exclude)
-{
-    size_t i;
-    int rc = ccoord__row_members_read(db, -1, &ps->rows, &ps->row_count);
-    if (rc)
-        return rc;
-    ps->members = ccoord__calloc(ps->row_count + 1, sizeof *ps->members);
-    ps->mids = ccoord__calloc(ps->row_count + 1, sizeof *ps->mids);
-    ps->midx = ccoord__map_new();
-    if (!ps->members || !ps->mids || !ps->midx)
-        return CCOORD_ENOMEM;
-    for (i = 0; i < ps->row_count; i++) {
-        const ccoord__member *m = &ps->rows[i];
-        size_t k = ps->member_count;
-        if (exclude && strcmp(m->id, exclude) == 0)
-            continue;
-        ps->members[k].id = ps->mids[k] = m->id;
-        ps->members[k].hostname = m->hostname;
-        ps->members[k].metadata = m->metadata;
-        if (ccoord__map_put(ps->midx, m->id, (void *)(uintptr_t)(k + 1), NULL))
-            return CCOORD_ENOMEM;
-        ps->member_count++;
-    }
-    return CCOORD_OK;
-}
-
-/* How many tasks each live member owns now. */
-static int read_loads(ccoord__db *db, pass *ps)
-{
-    dbi_result r;
-    int rc = ccoord__row_task_loads(db, &r);
-    if (rc)
-        return rc;
-    while (dbi_result_next_row(r)) {
-        const char *o = ccoord__res_str(r, 1);
-        uintptr_t m = o ? (uintptr_t)ccoord__map_get(ps->midx, o) : 0;
-        if (m)
-            ps->members[m - 1].load = (size_t)ccoord__res_ll(r, 2);
-    }
-    dbi_result_free(r);
-    return CCOORD_OK;
-}
-
-/* Index of the task named by column 1 of r's row, or -1. */
-static long task_of(const pass *ps, dbi_result r)
-{
-    const char *tn = ccoord__res_str(r, 1);
-    uintptr_t t = tn ? (uintptr_t)ccoord__map_get(ps->tidx, tn) : 0;
-    return t ? (long)(t - 1) : -1;
-}
-
-/* A count row: a task every live member registered shares all_members;
- * one with a smaller non-zero count keeps it in can_cap for the pairs. */
-static void take_count(pass *ps, dbi_result r)
-{
-    long t = task_of(ps, r);
-    long long c = ccoord__res_ll(r, 2);
-    if (t < 0)
-        return;
-    if (c >= (long long)ps->member_count) {
-        ps->can[t] = ps->all_members;
-        ps->can_count[t] = ps->can_cap[t] = ps->member_count;
-    } else if (c > 0) {
-        ps->can_cap[t] = (size_t)c;
-    }
-}
-
-/* A pair row (task, node): the node joins the task's list. */
-static int take_pair(pass *ps, dbi_result r)
-{
-    long t = task_of(ps, r);
-    const char *nid = ccoord__res_str(r, 2);
-    uintptr_t mi = nid ? (uintptr_t)ccoord__map_get(ps->midx, nid) : 0;
-    if (t < 0 || !mi || ps->can[t] == ps->all_members)
-        return CCOORD_OK;
-    if (!ps->can[t] || ps->can_count[t] == ps->can_cap[t]) {
-        /* the count is exact unless a registration came between the two
-         * reads: then grow */
-        size_t ncap = ps->can[t] ? ps->can_cap[t] * 2 : ps->can_cap[t];
-        size_t *x = ccoord__realloc(ps->can[t], (ncap ? ncap : 1) * sizeof *x);
-        if (!x)
-            return CCOORD_ENOMEM;
-        ps->can[t] = x;
-        ps->can_cap[t] = ncap ? ncap : 1;
-    }
-    ps->can[t][ps->can_count[t]++] = mi - 1;
-    return CCOORD_OK;
-}
-
-#define CAN_CHUNK 500
-
-/* One kind of registration read, in chunks of CAN_CHUNK task names:
- * counts (every task) or pairs (the tasks some but not all live members
- * registered). */
-static int read_can_run(ccoord__db *db, pass *ps, int counts)
-{
-    const char **chunk = ccoord__calloc(CAN_CHUNK, sizeof *chunk);
-    size_t i = 0;
-    int rc = chunk ? CCOORD_OK : CCOORD_ENOMEM;
-    while (!rc && i < ps->task_count) {
-        size_t k = 0;
-        dbi_result r;
-        for (; i < ps->task_count && k < CAN_CHUNK; i++)
-            if (counts || (!ps->can[i] && ps->can_cap[i] != 0))
-                chunk[k++] = ps->tnames[i];
-        if (k == 0)
-            break;
-        rc = counts ? ccoord__row_registration_counts(db, chunk, k, ps->mids, ps->member_count,
-                                                      &r)
-                    : ccoord__row_registration_pairs(db, chunk, k, &r);
-        if (rc)
-            break;
-        while (!rc && dbi_result_next_row(r)) {
-            if (counts)
-                take_count(ps, r);
-            else
-                rc = take_pair(ps, r);
-        }
-        dbi_result_free(r);
-    }
-    free(chunk);
-    return rc;
-}
-
-/* Who can run what.  First, per chunk of names, how many of the live
- * members registered each task (counted by the server): a task every
- * member registered shares one "all members" list, so the common case
- * (every node registers the same tasks) moves one row per task instead of
- * one per task and member.  The pairs are then read only for the tasks
- * some members did not register.  Both are lookups by the task_nodes
- * primary key (no join, so no plan that depends on table statistics). */
-static int read_who_can_run(ccoord__db *db, pass *ps)
-{
-    size_t i;
-    int rc;
-    ps->tasks = ccoord__calloc(ps->task_count, sizeof *ps->tasks);
-    ps->can = ccoord__calloc(ps->task_count, sizeof *ps->can);
-    ps->can_count = ccoord__calloc(ps->task_count, sizeof *ps->can_count);
-    ps->can_cap = ccoord__calloc(ps->task_count, sizeof *ps->can_cap);
-    ps->assign = ccoord__calloc(ps->task_count, sizeof *ps->assign);
-    ps->all_members = ccoord__calloc(ps->member_count + 1, sizeof *ps->all_members);
-    if (!ps->tasks || !ps->can || !ps->can_count || !ps->can_cap || !ps->assign ||
-        !ps->all_members)
-        return CCOORD_ENOMEM;
-    for (i = 0; i < ps->member_count; i++)
-        ps->all_members[i] = i;
-    rc = ps->member_count ? read_can_run(db, ps, 1) : CCOORD_OK;
-    if (!rc)
-        rc = read_can_run(db, ps, 0);
-    if (rc)
-        return rc;
-    for (i = 0; i < ps->task_count; i++) {
-        if (ps->can_count[i] > 1 && ps->can[i] != ps->all_members)
-            qsort(ps->can[i], ps->can_count[i], sizeof(size_t), cmp_size);
-        ps->tasks[i].name = ps->tnames[i];
-        ps->tasks[i].can_run = ps->can[i];
-        ps->tasks[i].can_run_count = ps->can_count[i];
-    }
-    return CCOORD_OK;
-}
-
-static int read_batch(ccoord__db *db, pass *ps, const char *exclude)
-{
-    int rc = read_unassigned(db, ps);
-    if (rc || ps->task_count == 0)
-        return rc;
-    rc = read_members(db, ps, exclude);
-    if (!rc)
-        rc = read_loads(db, ps);
-    if (!rc)
-        rc = read_who_can_run(db, ps);
-    return rc;
-}
 
 /* ---- writing ------------------------------------------------------------ */
 
@@ -292,26 +43,26 @@ static int cleanup_tx(ccoord_node *n, ccoord__db *db)
 
 #define CHUNK 200
 
-/* Locks the member rows (so a member leaving at the same time sees, and
- * releases, what it got) and marks the batch's members still present. */
-static int lock_members(ccoord__db *db, const pass *ps, unsigned char *present)
+/* Locks the member rows (so a member leaving or drained at the same time
+ * sees, and releases, what it got) and marks the batch's members still
+ * present and not drained. */
+static int lock_members(ccoord__db *db, const ccoord__batch *ps, unsigned char *present)
 {
     dbi_result r;
     int rc = ccoord__row_members_lock(db, &r);
     if (rc)
         return rc;
     while (dbi_result_next_row(r)) {
-        const char *id = ccoord__res_str(r, 1);
-        uintptr_t m = id ? (uintptr_t)ccoord__map_get(ps->midx, id) : 0;
-        if (m)
-            present[m - 1] = 1;
+        long m = ccoord__batch_member_index(ps, ccoord__res_str(r, 1));
+        if (m >= 0 && !ccoord__res_ll(r, 2))
+            present[m] = 1; /* not drained since the batch was read */
     }
     dbi_result_free(r);
     return CCOORD_OK;
 }
 
 /* The placements on member m, CHUNK names a statement. */
-static int assign_member(ccoord__db *db, const pass *ps, size_t m, const char **chunk,
+static int assign_member(ccoord__db *db, const ccoord__batch *ps, size_t m, const char **chunk,
                          size_t *written)
 {
     size_t t, k = 0;
@@ -332,7 +83,7 @@ static int assign_member(ccoord__db *db, const pass *ps, size_t m, const char **
 /* Writes the placements in one transaction under the leader check: per
  * member, chunks of names as one compare-and-set UPDATE (owner IS NULL
  * AND state = 'ACTIVE'). */
-static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_written)
+static int write_pass(ccoord_node *n, ccoord__db *db, ccoord__batch *ps, size_t *ret_written)
 {
     size_t m, written = 0;
     unsigned char *present = ccoord__calloc(ps->member_count + 1, 1);
@@ -373,7 +124,8 @@ static int write_pass(ccoord_node *n, ccoord__db *db, pass *ps, size_t *ret_writ
  * after a bound.  gate lets ccoord__resolve_stop() give a pass up: after
  * that it touches the node no more. */
 typedef struct run {
-    pass ps;
+    ccoord__batch ps;
+    ccoord__batch rb; /* rebalancing: the placed tasks */
     ccoord_node *n;
     ccoord__resolver *r;
     char *exclude;
@@ -382,12 +134,14 @@ typedef struct run {
     int abandoned; /* gate */
     int rc;
     size_t written;
+    long budget;   /* rebalancing: moves it may start */
     char err[512]; /* when rc */
 } run;
 
 static void run_free(run *ru)
 {
-    pass_free(&ru->ps);
+    ccoord__batch_free(&ru->ps);
+    ccoord__batch_free(&ru->rb);
     pthread_mutex_destroy(&ru->gate);
     free(ru->exclude);
     free(ru);
@@ -403,71 +157,175 @@ static int gate_enter(run *ru)
     return 0;
 }
 
-/* Reads the batch on the API connection (gate held). */
-static int pass_read(run *ru)
+/* Runs fn on the API connection while this node leads (gate held, api_mu
+ * taken for fn only), so that neither a plugin nor a slow database holds
+ * the lock between the reads and writes of a pass; db->err into ru->err
+ * on failure. */
+static int on_api(run *ru, int (*fn)(run *, ccoord__db *))
 {
     ccoord_node *n = ru->n;
     ccoord__db *db = &n->api_db;
     int rc;
     pthread_mutex_lock(&n->api_mu);
-    rc = ccoord__is_leader_now(n) ? CCOORD_OK : CCOORD_ENOTLEADER;
-    if (!rc && ru->cleanup)
-        rc = cleanup_tx(n, db);
-    if (!rc)
-        rc = read_batch(db, &ru->ps, ru->exclude);
+    rc = ccoord__is_leader_now(n) ? fn(ru, db) : CCOORD_ENOTLEADER;
     if (rc)
         ccoord__fmt(ru->err, sizeof ru->err, "%s", db->err);
     pthread_mutex_unlock(&n->api_mu);
     return rc;
 }
 
-/* Writes the placements on the API connection (gate held), by
- * compare-and-set under the leader check: a batch read long ago places
- * nothing on a member that left or a task placed since. */
-static int pass_write(run *ru)
+/* The cleanup when due, then the batch of unassigned tasks. */
+static int read_unassigned(run *ru, ccoord__db *db)
+{
+    int rc = ru->cleanup ? cleanup_tx(ru->n, db) : CCOORD_OK;
+    return rc ? rc : ccoord__batch_read(db, &ru->ps, 0, ru->exclude);
+}
+
+/* The placements, by compare-and-set under the leader check: a batch
+ * read long ago places nothing on a member that left or a task placed
+ * since. */
+static int write_placements(run *ru, ccoord__db *db)
+{
+    return write_pass(ru->n, db, &ru->ps, &ru->written);
+}
+
+/* Tasks being moved (ccoordctl move, rebalancing) go to their target
+ * when it is in the batch and registered them; otherwise where the
+ * resolver put them (the placement clears move_to either way). */
+static void place_moves(ccoord_node *n, ccoord__batch *ps)
+{
+    size_t t;
+    for (t = 0; t < ps->task_count; t++) {
+        const char *to = ps->place[t].move_to;
+        long m = ccoord__batch_member_index(ps, to);
+        if (!to)
+            continue;
+        if (ccoord__batch_can_run(ps, t, m))
+            ps->assign[t] = m;
+        else
+            ccoord__log(n, CCOORD_LOG_WARN,
+                        "Task [%s][%s] was being moved to node %s, which is not a live, "
+                        "undrained member that registered it; the resolver places it",
+                        n->s.task_group, ps->tnames[t], to);
+    }
+}
+
+/* Placing the unassigned tasks: the plugin's resolve(), the moves, the
+ * write (gate held on return, or 0 when the node gave the pass up). */
+static int resolve_batch(run *ru, int *rc)
 {
     ccoord_node *n = ru->n;
-    ccoord__db *db = &n->api_db;
-    int rc;
-    pthread_mutex_lock(&n->api_mu);
-    rc = ccoord__is_leader_now(n) ? write_pass(n, db, &ru->ps, &ru->written) : CCOORD_ENOTLEADER;
-    if (rc)
-        ccoord__fmt(ru->err, sizeof ru->err, "%s", db->err);
-    pthread_mutex_unlock(&n->api_mu);
+    char err[512];
+    *rc = ccoord__resolver_run(ru->r, ru->ps.members, ru->ps.member_count, ru->ps.tasks,
+                               ru->ps.task_count, ru->ps.assign, err, sizeof err);
+    if (!gate_enter(ru))
+        return 0;
+    if (*rc) {
+        ccoord__fmt(ru->err, sizeof ru->err, "resolver %s: %s", ccoord__resolver_name(ru->r),
+                    err);
+        ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", ru->err);
+        return 1;
+    }
+    place_moves(n, &ru->ps);
+    *rc = on_api(ru, write_placements);
+    if (!*rc && ru->written) {
+        ccoord__log(n, CCOORD_LOG_DEBUG, "Resolved %zu of %zu unassigned task(s) with resolver %s",
+                    ru->written, ru->ps.task_count, ccoord__resolver_name(ru->r));
+        ccoord__request_refresh(n);
+    }
+    return 1;
+}
+
+/* ---- rebalancing ---------------------------------------------------------- */
+
+/* The batch of placed tasks. */
+static int read_placed(run *ru, ccoord__db *db)
+{
+    return ccoord__batch_read(db, &ru->rb, 1, NULL);
+}
+
+/* Starts up to ru->budget of the moves the plugin asked for, each by
+ * compare-and-set on the owner and epoch read, in one transaction under
+ * the leader check. */
+static int rebalance_write(run *ru, ccoord__db *db)
+{
+    ccoord_node *n = ru->n;
+    ccoord__batch *b = &ru->rb;
+    long budget = ru->budget;
+    size_t t, started = 0;
+    int rc = ccoord__db_begin(db);
+    if (!rc)
+        rc = ccoord__leader_check(n, db);
+    for (t = 0; !rc && t < b->task_count && (long)started < budget; t++) {
+        unsigned long long rows = 0;
+        long m = b->assign[t];
+        if (m < 0 || b->tasks[t].owner < 0 || !ccoord__batch_can_run(b, t, m))
+            continue;
+        rc = ccoord__row_task_move(db, b->tnames[t], b->mids[m], b->place[t].owner,
+                                   b->place[t].epoch, &rows);
+        if (!rc && rows) {
+            started++;
+            ccoord__log(n, CCOORD_LOG_INFO, "Rebalancing: task [%s][%s] moves from node %s to "
+                        "node %s", n->s.task_group, b->tnames[t], b->place[t].owner, b->mids[m]);
+        }
+    }
+    if (!rc && started)
+        rc = ccoord__row_group_bump(db, 0);
+    if (!rc)
+        rc = ccoord__db_commit(db);
+    else
+        ccoord__db_rollback(db);
     return rc;
+}
+
+/* With rebalance = on, after the placements: the plugin's rebalance()
+ * over the placed tasks, while fewer than rebalance_batch moves are in
+ * flight.  Returns like resolve_batch (gate held on 1). */
+static int rebalance(run *ru, int *rc)
+{
+    ccoord_node *n = ru->n;
+    ccoord__batch *b = &ru->rb;
+    char err[512];
+    size_t t;
+    ru->budget = n->s.rebalance_batch;
+    *rc = on_api(ru, read_placed);
+    for (t = 0; !*rc && t < b->task_count; t++)
+        if (b->place[t].move_to)
+            ru->budget--;
+    if (*rc || ru->budget <= 0 || b->member_count < 2)
+        return 1;
+    pthread_mutex_unlock(&ru->gate);
+    *rc = ccoord__resolver_rebalance(ru->r, b->members, b->member_count, b->tasks, b->task_count,
+                                     b->assign, err, sizeof err);
+    if (!gate_enter(ru))
+        return 0;
+    if (*rc) {
+        ccoord__fmt(ru->err, sizeof ru->err, "resolver %s: %s", ccoord__resolver_name(ru->r),
+                    err);
+        ccoord__log(n, CCOORD_LOG_ERROR, "Rebalancing failed: %s", ru->err);
+        return 1;
+    }
+    *rc = on_api(ru, rebalance_write);
+    return 1;
 }
 
 static void run_pass(void *arg)
 {
     run *ru = arg;
     ccoord_node *n = ru->n;
-    char err[512];
     int rc;
     int64_t start = ccoord__now_ns();
     if (!gate_enter(ru))
         return;
-    rc = pass_read(ru);
-    pthread_mutex_unlock(&ru->gate);
+    rc = on_api(ru, read_unassigned);
     if (!rc && ru->ps.task_count && ru->ps.member_count) {
-        rc = ccoord__resolver_run(ru->r, ru->ps.members, ru->ps.member_count, ru->ps.tasks,
-                                  ru->ps.task_count, ru->ps.assign, err, sizeof err);
-        if (!gate_enter(ru))
-            return;
-        if (rc) {
-            ccoord__fmt(ru->err, sizeof ru->err, "resolver %s: %s",
-                        ccoord__resolver_name(ru->r), err);
-            ccoord__log(n, CCOORD_LOG_ERROR, "Task resolution failed: %s", ru->err);
-        } else {
-            rc = pass_write(ru);
-        }
-        if (!rc && ru->written) {
-            ccoord__log(n, CCOORD_LOG_DEBUG,
-                        "Resolved %zu of %zu unassigned task(s) with resolver %s", ru->written,
-                        ru->ps.task_count, ccoord__resolver_name(ru->r));
-            ccoord__request_refresh(n);
-        }
         pthread_mutex_unlock(&ru->gate);
+        if (!resolve_batch(ru, &rc))
+            return;
     }
+    if (!rc && n->s.rebalance && !rebalance(ru, &rc))
+        return;
+    pthread_mutex_unlock(&ru->gate);
     ru->rc = rc;
     ccoord__hist_observe(&n->stats.resolution, ccoord__now_ns() - start);
     atomic_fetch_add(&n->passes, 1);

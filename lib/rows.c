@@ -351,7 +351,7 @@ int ccoord__row_member_takeover(ccoord__db *db, const char *node_id, long long i
     ccoord__buf_addf(&b, "UPDATE %smembers SET incarnation = %lld, heartbeat = 0, hostname = ",
                      prefix(db), inc);
     rc = q(db, &b, hostname);
-    ccoord__buf_addf(&b, ", joined_seq = %lld", seq);
+    ccoord__buf_addf(&b, ", joined_seq = %lld, drained = 0", seq);
     if (!rc)
         rc = where_group_and(db, &b, "node_id", node_id);
     ccoord__buf_addf(&b, " AND incarnation = %lld AND heartbeat = %lld", old_inc, old_hb);
@@ -388,6 +388,7 @@ static int add_member(dbi_result r, ccoord__member **m, size_t *count, size_t *c
     x->incarnation = ccoord__res_ll(r, 2);
     x->heartbeat = ccoord__res_ll(r, 3);
     x->joined_seq = ccoord__res_ll(r, 6);
+    x->drained = ccoord__res_ll(r, 7) != 0;
     return x->id && x->hostname && x->metadata ? CCOORD_OK : CCOORD_ENOMEM;
 }
 
@@ -401,7 +402,7 @@ int ccoord__row_members_read(ccoord__db *db, long long since, ccoord__member **r
     int rc;
     ccoord__buf_init(&b);
     ccoord__buf_addf(&b, "SELECT node_id, incarnation, heartbeat, hostname, metadata, "
-                         "joined_seq FROM %smembers", prefix(db));
+                         "joined_seq, drained FROM %smembers", prefix(db));
     rc = where_group(db, &b);
     if (since >= 0)
         ccoord__buf_addf(&b, " AND joined_seq > %lld", since);
@@ -426,7 +427,7 @@ int ccoord__row_members_lock(ccoord__db *db, dbi_result *ret)
     ccoord__buf b;
     int rc;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT node_id FROM %smembers", prefix(db));
+    ccoord__buf_addf(&b, "SELECT node_id, drained FROM %smembers", prefix(db));
     rc = where_group(db, &b);
     ccoord__buf_add(&b, ccoord__for_update(db->dialect));
     return run(db, rc, &b, "lock members", ret, NULL);
@@ -546,7 +547,7 @@ int ccoord__row_tasks_owned(ccoord__db *db, const char *owner, dbi_result *ret)
 {
     ccoord__buf b;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT name, epoch, state FROM %stasks", prefix(db));
+    ccoord__buf_addf(&b, "SELECT name, epoch, state, move_to FROM %stasks", prefix(db));
     return run(db, where_group_and(db, &b, "owner", owner), &b, "read own tasks", ret, NULL);
 }
 
@@ -584,7 +585,8 @@ static int read_group_rows(ccoord__db *db, const char *cols, const char *table,
 
 int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret)
 {
-    return read_group_rows(db, "name, owner, epoch, state", "tasks", "name", "read tasks", ret);
+    return read_group_rows(db, "name, owner, epoch, state, move_to", "tasks", "name",
+                           "read tasks", ret);
 }
 
 int ccoord__row_registrations_all(ccoord__db *db, dbi_result *ret)
@@ -599,7 +601,8 @@ int ccoord__row_task_set_state(ccoord__db *db, const char *task, int to,
     ccoord__buf b;
     int rc;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "UPDATE %stasks SET state = '%s', epoch = epoch + 1%s", prefix(db),
+    ccoord__buf_addf(&b, "UPDATE %stasks SET state = '%s', epoch = epoch + 1, move_to = NULL%s",
+                     prefix(db),
                      ccoord__task_state_name(to),
                      to == CCOORD_TASK_COMPLETED ? ", owner = NULL" : "");
     rc = where_group_and(db, &b, "name", task);
@@ -611,15 +614,16 @@ int ccoord__row_task_set_state(ccoord__db *db, const char *task, int to,
 
 /* ---- what a resolution pass reads and writes ------------------------------ */
 
-int ccoord__row_tasks_unassigned(ccoord__db *db, dbi_result *ret)
+int ccoord__row_tasks_active(ccoord__db *db, int placed, dbi_result *ret)
 {
     ccoord__buf b;
     int rc;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT name FROM %stasks", prefix(db));
+    ccoord__buf_addf(&b, "SELECT name, owner, epoch, move_to FROM %stasks", prefix(db));
     rc = where_group(db, &b);
-    ccoord__buf_add(&b, " AND owner IS NULL AND state = 'ACTIVE' ORDER BY name");
-    return run(db, rc, &b, "read unassigned tasks", ret, NULL);
+    ccoord__buf_addf(&b, " AND owner IS %sNULL AND state = 'ACTIVE' ORDER BY name",
+                     placed ? "NOT " : "");
+    return run(db, rc, &b, placed ? "read placed tasks" : "read unassigned tasks", ret, NULL);
 }
 
 int ccoord__row_task_loads(ccoord__db *db, dbi_result *ret)
@@ -693,7 +697,7 @@ int ccoord__row_tasks_assign(ccoord__db *db, const char *member, const char *con
     ccoord__buf_init(&b);
     ccoord__buf_addf(&b, "UPDATE %stasks SET owner = ", prefix(db));
     rc = q(db, &b, member);
-    ccoord__buf_add(&b, ", epoch = epoch + 1");
+    ccoord__buf_add(&b, ", epoch = epoch + 1, move_to = NULL");
     if (!rc)
         rc = where_group(db, &b);
     ccoord__buf_add(&b, " AND owner IS NULL AND state = 'ACTIVE' AND name IN (");
@@ -701,6 +705,39 @@ int ccoord__row_tasks_assign(ccoord__db *db, const char *member, const char *con
         rc = add_list(db, &b, tasks, count);
     ccoord__buf_add(&b, ")");
     return run(db, rc, &b, "assign tasks", NULL, ret_rows);
+}
+
+int ccoord__row_task_move(ccoord__db *db, const char *task, const char *to, const char *owner,
+                          long long epoch, unsigned long long *ret_rows)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %stasks SET move_to = ", prefix(db));
+    rc = q(db, &b, to);
+    if (!rc)
+        rc = where_group_and(db, &b, "name", task);
+    ccoord__buf_add(&b, " AND state = 'ACTIVE' AND ");
+    if (owner) {
+        ccoord__buf_add(&b, "owner = ");
+        if (!rc)
+            rc = q(db, &b, owner);
+    } else {
+        ccoord__buf_add(&b, "owner IS NULL");
+    }
+    ccoord__buf_addf(&b, " AND epoch = %lld", epoch);
+    return run(db, rc, &b, "move task", NULL, ret_rows);
+}
+
+int ccoord__row_member_drain(ccoord__db *db, const char *node_id, int drained,
+                             unsigned long long *ret_rows)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %smembers SET drained = %d", prefix(db), drained ? 1 : 0);
+    rc = where_group_and(db, &b, "node_id", node_id);
+    return run(db, rc, &b, drained ? "drain member" : "undrain member", NULL, ret_rows);
 }
 
 /* " AND <col> NOT IN (SELECT node_id FROM members WHERE group_id = 'g')" */

@@ -78,6 +78,7 @@ typedef struct ccoord__member {
     long long incarnation;
     long long heartbeat;
     long long joined_seq;
+    int drained;     /* ccoordctl drain: gives its tasks up, gets no new ones */
     int64_t seen_ns; /* not a column: when this heartbeat value was first read */
 } ccoord__member;
 void ccoord__members_free(ccoord__member *m, size_t count);
@@ -103,7 +104,7 @@ int ccoord__row_member_delete(ccoord__db *db, const char *node_id, long long inc
 int ccoord__row_members_read(ccoord__db *db, long long since, ccoord__member **ret,
                              size_t *ret_count);
 /* Locks every member row of the group (FOR UPDATE where the backend has
- * row locks): one column, node_id. */
+ * row locks): node_id, drained. */
 int ccoord__row_members_lock(ccoord__db *db, dbi_result *ret);
 
 /* ---- tasks and registrations */
@@ -124,16 +125,16 @@ int ccoord__row_tasks_create(ccoord__db *db, const char *const *names, size_t co
 /* Inserts, unless present, node_id's registrations of names [0, count). */
 int ccoord__row_registrations_insert(ccoord__db *db, const char *node_id,
                                      const char *const *names, size_t count);
-/* The tasks owned by owner: name, epoch, state. */
+/* The tasks owned by owner: name, epoch, state, move_to. */
 int ccoord__row_tasks_owned(ccoord__db *db, const char *owner, dbi_result *ret);
 /* The state of task: CCOORD_TASK_*; CCOORD_ENOTFOUND when no such task. */
 int ccoord__row_task_state(ccoord__db *db, const char *task, int *ret_state);
-/* Every task of the group (name, owner, epoch, state), by name; for
+/* Every task of the group (name, owner, epoch, state, move_to), by name; for
  * ccoordctl, which reads the cluster from the database alone. */
 int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret);
 /* Every registration of the group (name, node_id), by name and node. */
 int ccoord__row_registrations_all(ccoord__db *db, dbi_result *ret);
-/* Moves task to state to (CCOORD_TASK_*), epoch + 1, from the states that
+/* Moves task to state to (CCOORD_TASK_*), epoch + 1, move_to cleared, from the states that
  * allow it (PAUSED from ACTIVE, ACTIVE from PAUSED, COMPLETED from any
  * other, which also clears the owner). */
 int ccoord__row_task_set_state(ccoord__db *db, const char *task, int to,
@@ -144,8 +145,9 @@ int ccoord__task_state_of(const char *name);
 
 /* ---- what a resolution pass reads and writes */
 
-/* Names of the unassigned ACTIVE tasks, sorted. */
-int ccoord__row_tasks_unassigned(ccoord__db *db, dbi_result *ret);
+/* The ACTIVE tasks, sorted: the unassigned ones, or with placed those
+ * placed on a node; name, owner, epoch, move_to. */
+int ccoord__row_tasks_active(ccoord__db *db, int placed, dbi_result *ret);
 /* owner, COUNT(*) of the assigned tasks. */
 int ccoord__row_task_loads(ccoord__db *db, dbi_result *ret);
 /* For tasks [0, ntasks): name and how many of members [0, nmembers)
@@ -156,10 +158,19 @@ int ccoord__row_registration_counts(ccoord__db *db, const char *const *tasks, si
 /* For tasks [0, ntasks): name and node_id of every registration. */
 int ccoord__row_registration_pairs(ccoord__db *db, const char *const *tasks, size_t ntasks,
                                    dbi_result *ret);
-/* owner = member, epoch + 1 for those of tasks [0, count) that are still
- * unowned and ACTIVE (a placement's compare-and-set). */
+/* owner = member, epoch + 1, move_to cleared for those of tasks [0, count)
+ * that are still unowned and ACTIVE (a placement's compare-and-set). */
 int ccoord__row_tasks_assign(ccoord__db *db, const char *member, const char *const *tasks,
                              size_t count, unsigned long long *ret_rows);
+/* A move of task to node to (ccoordctl move, rebalancing): move_to = to
+ * by compare-and-set on the ACTIVE task's owner (NULL: unowned) and
+ * epoch as seen; its owner gives it up, the leader places it on to (the
+ * placement clears move_to, as does a state change). */
+int ccoord__row_task_move(ccoord__db *db, const char *task, const char *to, const char *owner,
+                          long long epoch, unsigned long long *ret_rows);
+/* Sets or clears the drained flag of node_id's member row. */
+int ccoord__row_member_drain(ccoord__db *db, const char *node_id, int drained,
+                             unsigned long long *ret_rows);
 /* Releases tasks whose owner has no member row. */
 int ccoord__row_tasks_release_departed(ccoord__db *db, unsigned long long *ret_rows);
 /* Deletes registrations of node ids that have no member row. */

@@ -362,8 +362,9 @@ void ccoord__tasks_after_heartbeat(ccoord_node *n)
 /* ---- refreshing the ownership table ------------------------------------ */
 
 /* The tasks owned by this node as stored: name -> ccoord__owned (not
- * granted yet). */
-static int read_owned(ccoord_node *n, ccoord__db *db, ccoord__map **ret)
+ * granted yet; give_up when the row is being moved to another node, or
+ * this node is drained). */
+static int read_owned(ccoord_node *n, ccoord__db *db, int drained, ccoord__map **ret)
 {
     dbi_result r;
     ccoord__map *fresh;
@@ -384,6 +385,8 @@ static int read_owned(ccoord_node *n, ccoord__db *db, ccoord__map **ret)
         }
         o->fence = (uint64_t)ccoord__res_ll(r, 2);
         o->state = ccoord__task_state_of(ccoord__res_str(r, 3));
+        o->give_up = drained || (!ccoord__res_null(r, 4) &&
+                                 strcmp(ccoord__res_str(r, 4), n->id) != 0);
     }
     dbi_result_free(r);
     if (rc) {
@@ -395,7 +398,7 @@ static int read_owned(ccoord_node *n, ccoord__db *db, ccoord__map **ret)
 }
 
 /* REVOKED for every granted task that fresh no longer gives this node
- * with the same fence, ACTIVE.  The rest stays granted: carried over into
+ * with the same fence, ACTIVE, and not to be given up.  The rest stays granted: carried over into
  * fresh, or, for a stale read (one that may predate a release of this
  * node's), left as it is here (mu held). */
 static void revoke_changed(ccoord_node *n, ccoord__map *fresh, int stale)
@@ -407,7 +410,8 @@ static void revoke_changed(ccoord_node *n, ccoord__map *fresh, int stale)
         ccoord__owned *old = val, *now = ccoord__map_get(fresh, name);
         if (!old->granted)
             continue;
-        if (!now || now->fence != old->fence || now->state != CCOORD_TASK_ACTIVE) {
+        if (!now || now->fence != old->fence || now->state != CCOORD_TASK_ACTIVE ||
+            now->give_up) {
             ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_REVOKED, name, old->fence);
             old->granted = 0;
             if (now && now->state == CCOORD_TASK_PAUSED)
@@ -419,31 +423,38 @@ static void revoke_changed(ccoord_node *n, ccoord__map *fresh, int stale)
     }
 }
 
-/* A name list that grows by one (out of memory: the name is skipped, the
- * next refresh finds it again). */
-static void strv_push(char ***v, size_t *count, const char *s)
+/* A name list that grows by one (mu held; out of memory: the name is
+ * skipped and a refresh asked for, which finds it again). */
+static void strv_push(ccoord_node *n, char ***v, size_t *count, const char *s)
 {
     char **x = ccoord__realloc(*v, (*count + 1) * sizeof *x);
-    if (!x)
-        return;
-    *v = x;
-    if ((x[*count] = ccoord__strdup(s)))
+    if (x)
+        *v = x;
+    if (x && (x[*count] = ccoord__strdup(s)))
         (*count)++;
+    else
+        ccoord__request_refresh_locked(n);
 }
 
 /* ASSIGNED for every ACTIVE task of fresh not yet granted that this node
- * registers; those it does not register go to *stray (mu held). */
-static void grant_new(ccoord_node *n, ccoord__map *fresh, char ***stray, size_t *nstray)
+ * registers; those it does not register go to *stray, those it gives up
+ * to *leave (mu held). */
+static void grant_new(ccoord_node *n, ccoord__map *fresh, char ***stray, size_t *nstray,
+                      char ***leave, size_t *nleave)
 {
     size_t i = 0;
     const char *name;
     void *val;
     while (ccoord__map_iter(fresh, &i, &name, &val)) {
         ccoord__owned *o = val;
+        if (o->give_up) {
+            strv_push(n, leave, nleave, name);
+            continue;
+        }
         if (o->granted || o->state != CCOORD_TASK_ACTIVE)
             continue;
         if (!ccoord__map_get(n->registered, name)) {
-            strv_push(stray, nstray, name);
+            strv_push(n, stray, nstray, name);
             continue;
         }
         o->granted = 1;
@@ -453,17 +464,80 @@ static void grant_new(ccoord_node *n, ccoord__map *fresh, char ***stray, size_t 
     }
 }
 
+/* One transaction: this node's ownership of the tasks names[0, count)
+ * released (owner NULL, epoch + 1; move_to stays, so the leader places
+ * them on the target), the group version bumped.  Only after this node
+ * stopped owning them (revoke_changed): never two owners. */
+static int give_up(ccoord_node *n, ccoord__db *db, char *const *names, size_t count,
+                   unsigned long long *ret_rows)
+{
+    size_t i;
+    int rc = ccoord__db_begin(db);
+    *ret_rows = 0;
+    for (i = 0; !rc && i < count; i++) {
+        unsigned long long rows = 0;
+        rc = ccoord__row_tasks_release(db, n->id, names[i], &rows);
+        *ret_rows += rows;
+    }
+    if (!rc && *ret_rows)
+        rc = ccoord__row_group_bump(db, 0);
+    if (!rc)
+        return ccoord__db_commit(db);
+    ccoord__db_rollback(db);
+    return rc;
+}
+
+/* The tasks this node stopped owning to be moved, or because it is
+ * drained, released in the database (a failure: the next refresh reads
+ * them again and tries once more). */
+static void give_up_all(ccoord_node *n, ccoord__db *db, char **leave, size_t nleave,
+                        int drained)
+{
+    unsigned long long rows = 0;
+    size_t i;
+    int rc;
+    ccoord__lock(n);
+    release_begin_locked(n);
+    ccoord__unlock(n);
+    rc = give_up(n, db, leave, nleave, &rows);
+    ccoord__lock(n);
+    release_end_locked(n);
+    if (rc)
+        ccoord__request_refresh_locked(n);
+    ccoord__unlock(n);
+    for (i = 0; !rc && rows && i < nleave; i++)
+        ccoord__log(n, CCOORD_LOG_INFO, "Task given up: [%s][%s] (%s).", n->s.task_group,
+                    leave[i], drained ? "this node is drained" : "it is being moved");
+    if (rc)
+        ccoord__log(n, CCOORD_LOG_WARN, "Giving up %zu task(s) failed: %s; trying again at the "
+                    "next poll", nleave, db->err);
+}
+
+/* A drain or undrain of this node, said once (mu held). */
+static void note_drained(ccoord_node *n, int drained)
+{
+    if (drained == n->drained_said)
+        return;
+    n->drained_said = drained;
+    ccoord__log_locked(n, CCOORD_LOG_INFO,
+                       drained ? "Node drained: giving up its tasks and taking no new ones "
+                                 "until undrained"
+                               : "Node undrained: it may be given tasks again");
+}
+
 int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
 {
     ccoord__map *fresh;
-    char **stray = NULL;
-    size_t nstray = 0, i;
+    char **stray = NULL, **leave = NULL;
+    size_t nstray = 0, nleave = 0, i;
     unsigned long gen;
-    int rc, stall_ms;
+    int rc, stall_ms, drained;
     ccoord__lock(n);
     gen = n->own_gen;
+    drained = n->drained;
+    note_drained(n, drained);
     ccoord__unlock(n);
-    rc = read_owned(n, db, &fresh);
+    rc = read_owned(n, db, drained, &fresh);
     if (rc)
         return rc;
     if ((stall_ms = atomic_load(&n->refresh_stall_ms)) > 0)
@@ -487,12 +561,18 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
         return CCOORD_OK;
     }
     revoke_changed(n, fresh, 0);
-    grant_new(n, fresh, &stray, &nstray);
+    grant_new(n, fresh, &stray, &nstray, &leave, &nleave);
     ccoord__map_free(n->owned, free);
     n->owned = fresh;
     if (n->lapsed_ns)
         owning_again(n);
     ccoord__unlock(n);
+    /* tasks it stopped owning to be moved, or because it is drained */
+    if (nleave)
+        give_up_all(n, db, leave, nleave, drained);
+    for (i = 0; i < nleave; i++)
+        free(leave[i]);
+    free(leave);
     /* tasks placed on this node that it no longer registers: released */
     for (i = 0; i < nstray; i++) {
         if (do_unregister(n, db, stray[i], NULL) != CCOORD_OK)

@@ -48,6 +48,7 @@ typedef struct tc_cluster {
     const char *resolver;           /* NULL: default */
     const char *resolver_params[8]; /* "key=value" */
     int max_retry;                  /* heartbeat_max_retry; 0: tu_config's */
+    const char *settings[8];        /* more settings, "section.key=value" */
     tc_node *nodes; /* TC_MAX_NODES, heap: callbacks point into it */
     int count;
 } tc_cluster;
@@ -202,6 +203,16 @@ static ccoord_config *tc_config(tc_cluster *c, const char *id)
         *eq = '\0';
         rc = ccoord_config_set(cfg, "task_resolver", kv, eq + 1);
         if (rc)
+            fail_msg("config: %s", ccoord_config_error(cfg));
+    }
+    for (k = 0; k < 8 && c->settings[k]; k++) {
+        char kv[256], *eq, *dot;
+        snprintf(kv, sizeof kv, "%s", c->settings[k]);
+        eq = strchr(kv, '=');
+        dot = strchr(kv, '.');
+        assert_true(eq && dot && dot < eq);
+        *eq = *dot = '\0';
+        if (ccoord_config_set(cfg, kv, dot + 1, eq + 1))
             fail_msg("config: %s", ccoord_config_error(cfg));
     }
     if (c->max_retry) {

@@ -492,8 +492,9 @@ static void test_membership_follower_catches_up_on_missed_leaves_and_joins(void 
 }
 
 /* A database of schema 1 (libclustercoord 1.0) is migrated when a node
- * joins: the groups row gets its removals count (0 for groups already
- * there), the schema version becomes 2, and the cluster works on it.  A
+ * joins, through 2 to 3: the groups row gets its removals count (0 for
+ * groups already there), the member rows their drained flag, the schema
+ * version becomes 3, and the cluster works on it.  A
  * schema newer than the library's is refused with CCOORD_ESCHEMA. */
 static void test_membership_schema_1_migrated_newer_refused(void **state)
 {
@@ -528,13 +529,16 @@ static void test_membership_schema_1_migrated_newer_refused(void **state)
     tc_start(&c, 3);
     assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT meta_value FROM %smeta WHERE "
                                                       "meta_key = 'schema_version'", p), 0);
-    assert_string_equal(v, "2");
+    assert_string_equal(v, "3");
     assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT removals FROM %sgroups WHERE "
                                                       "group_id = 'other'", p), 0);
     assert_string_equal(v, "0");
     assert_true(TC_WAIT(5000, tc_member_count(&c.nodes[0]) == 3 &&
                                   tc_member_count(&c.nodes[1]) == 3 &&
                                   tc_member_count(&c.nodes[2]) == 3) >= 0);
+    assert_int_equal(tu_sql_value(&c.ns, v, sizeof v, "SELECT COUNT(*) FROM %smembers WHERE "
+                                                      "drained = 0", p), 0);
+    assert_string_equal(v, "3");
     assert_true(TC_WAIT(3000, tc_leader(&c, NULL) >= 0) >= 0);
     /* a leave counts as a removal and every node sees it */
     assert_int_equal(ccoord_leave(c.nodes[tc_leader(&c, NULL) == 1 ? 2 : 1].node), CCOORD_OK);
@@ -544,14 +548,14 @@ static void test_membership_schema_1_migrated_newer_refused(void **state)
     assert_string_equal(v, "1");
 
     /* a newer schema: refused, with both versions named */
-    assert_int_equal(tu_sql(&c.ns, "UPDATE %smeta SET meta_value = '3' WHERE meta_key = "
+    assert_int_equal(tu_sql(&c.ns, "UPDATE %smeta SET meta_value = '4' WHERE meta_key = "
                                    "'schema_version'", p), 0);
     late = tc_add(&c, "node-9");
     rc = ccoord_join(late->node);
     assert_int_equal(rc, CCOORD_ESCHEMA);
     print_message("      [%s] %s\n", tc_backend, ccoord_errmsg(late->node));
-    assert_non_null(strstr(ccoord_errmsg(late->node), "schema version 3"));
-    assert_non_null(strstr(ccoord_errmsg(late->node), "library's 2"));
+    assert_non_null(strstr(ccoord_errmsg(late->node), "schema version 4"));
+    assert_non_null(strstr(ccoord_errmsg(late->node), "library's 3"));
     tc_free(&c);
 }
 

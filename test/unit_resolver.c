@@ -90,6 +90,7 @@ static void batch_init(batch *b, size_t nm, size_t nt)
         b->t[i].name = b->names[i];
         b->t[i].can_run = b->all;
         b->t[i].can_run_count = nm;
+        b->t[i].owner = -1; /* unassigned, as in a resolve() batch */
         b->assign[i] = -2; /* run must overwrite every entry */
     }
 }
@@ -285,6 +286,28 @@ static void test_resolver_good_loads_runs_unloads(void **state)
     ccoord__resolver_unload(NULL);
 }
 
+/* A plugin built for ABI 1.0 (its descriptor ends before rebalance)
+ * loads and resolves under ABI 1.1, and the member past its size reads
+ * as NULL: no rebalance, however the bytes after it look. */
+static void test_resolver_abi_10_plugin_still_loads(void **state)
+{
+    ccoord__resolver *r = NULL;
+    char err[1024];
+    batch b;
+    (void)state;
+    assert_int_equal(load("t_abi10", plugindir, NULL, NULL, &r, err, sizeof err), CCOORD_OK);
+    assert_false(ccoord__resolver_can_rebalance(r));
+    batch_init(&b, 2, 3);
+    assert_int_equal(run(r, &b, err, sizeof err), CCOORD_OK);
+    assert_int_equal(count_on(&b, 0), 3);
+    b.t[0].owner = 0;
+    assert_int_equal(ccoord__resolver_rebalance(r, b.m, b.nm, b.t, b.nt, b.assign, err,
+                                                sizeof err), CCOORD_EPLUGIN);
+    assert_contains(err, "no rebalance function");
+    batch_free(&b);
+    ccoord__resolver_unload(r);
+}
+
 static void test_resolver_good_loads_by_absolute_path(void **state)
 {
     ccoord__resolver *r = NULL;
@@ -330,11 +353,12 @@ static void test_resolver_refuses_small_descriptor(void **state)
 
 static void test_resolver_refuses_missing_entry(void **state)
 {
-    char err[1024];
+    char err[1024], abi[32];
     (void)state;
     expect_refusal("t_noentry", CCOORD_EPLUGIN, err, sizeof err);
     assert_contains(err, CCOORD_RESOLVER_ENTRY_SYMBOL);
-    assert_contains(err, "1.0");
+    snprintf(abi, sizeof abi, "ABI %d.%d", CCOORD_RESOLVER_ABI_MAJOR, CCOORD_RESOLVER_ABI_MINOR);
+    assert_contains(err, abi);
 }
 
 static void test_resolver_refuses_null_resolve(void **state)
@@ -960,6 +984,110 @@ static void test_resolver_tasknode_refuses_bad_lists(void **state)
 
 /* ---- allocation failures ---------------------------------------------- */
 
+/* ---- rebalancing (ABI 1.1) ------------------------------------------------ */
+
+static int rebalance(ccoord__resolver *r, batch *b, char *err, size_t errlen)
+{
+    return ccoord__resolver_rebalance(r, b->m, b->nm, b->t, b->nt, b->assign, err, errlen);
+}
+
+/* Where each task is after the moves the plugin asked for. */
+static size_t count_after(const batch *b, long member)
+{
+    size_t t, n = 0;
+    for (t = 0; t < b->nt; t++)
+        n += (b->assign[t] >= 0 ? b->assign[t] : b->t[t].owner) == member;
+    return n;
+}
+
+static size_t moves(const batch *b)
+{
+    size_t t, n = 0;
+    for (t = 0; t < b->nt; t++)
+        n += b->assign[t] >= 0;
+    return n;
+}
+
+/* 12 tasks on the first of 3 members: 8 move, counts end 4/4/4; a
+ * balanced cluster moves nothing; a task only its owner registered
+ * stays; random has no rebalance(). */
+static void test_resolver_roundrobin_rebalances_to_even_counts(void **state)
+{
+    static const size_t only0[] = {0};
+    char err[256];
+    ccoord__resolver *r = load_ok("roundrobin", NULL, NULL), *rnd;
+    batch b;
+    size_t t;
+    (void)state;
+    assert_true(ccoord__resolver_can_rebalance(r));
+    batch_init(&b, 3, 12);
+    for (t = 0; t < 12; t++)
+        b.t[t].owner = 0;
+    assert_int_equal(rebalance(r, &b, err, sizeof err), CCOORD_OK);
+    assert_placements_valid(&b);
+    assert_int_equal(moves(&b), 8);
+    assert_int_equal(count_after(&b, 0), 4);
+    assert_int_equal(count_after(&b, 1), 4);
+    assert_int_equal(count_after(&b, 2), 4);
+    /* as it ends: nothing more to move */
+    for (t = 0; t < 12; t++)
+        b.t[t].owner = b.assign[t] >= 0 ? b.assign[t] : b.t[t].owner;
+    assert_int_equal(rebalance(r, &b, err, sizeof err), CCOORD_OK);
+    assert_int_equal(moves(&b), 0);
+    batch_free(&b);
+
+    /* 7 tasks: counts differ by one at most (3/2/2); tasks only member 0
+     * registered stay there */
+    batch_init(&b, 3, 7);
+    for (t = 0; t < 7; t++)
+        b.t[t].owner = 0;
+    set_can_run(&b, 0, only0, 1);
+    set_can_run(&b, 1, only0, 1);
+    assert_int_equal(rebalance(r, &b, err, sizeof err), CCOORD_OK);
+    assert_placements_valid(&b);
+    assert_int_equal(b.assign[0], -1);
+    assert_int_equal(b.assign[1], -1);
+    assert_int_equal(count_after(&b, 0), 3);
+    assert_int_equal(count_after(&b, 1), 2);
+    assert_int_equal(count_after(&b, 2), 2);
+    batch_free(&b);
+    ccoord__resolver_unload(r);
+
+    rnd = load_ok("random", NULL, NULL);
+    assert_false(ccoord__resolver_can_rebalance(rnd));
+    batch_init(&b, 2, 1);
+    b.t[0].owner = 0;
+    assert_int_equal(rebalance(rnd, &b, err, sizeof err), CCOORD_EPLUGIN);
+    assert_contains(err, "no rebalance function");
+    batch_free(&b);
+    ccoord__resolver_unload(rnd);
+}
+
+/* tasknode: a task on a member that is not a task node moves to one;
+ * the task nodes end even. */
+static void test_resolver_tasknode_rebalances_onto_task_nodes(void **state)
+{
+    ccoord__kvlist params = {0};
+    ccoord__resolver *r;
+    char err[256];
+    batch b;
+    size_t t;
+    (void)state;
+    assert_int_equal(ccoord__kvlist_set(&params, "task_nodes", "node-1,node-2", "t"), CCOORD_OK);
+    r = load_ok("tasknode", &params, NULL);
+    batch_init(&b, 3, 6);
+    for (t = 0; t < 6; t++)
+        b.t[t].owner = t < 2 ? 0 : 1; /* two on node-0, not a task node */
+    assert_int_equal(rebalance(r, &b, err, sizeof err), CCOORD_OK);
+    assert_placements_valid(&b);
+    assert_int_equal(count_after(&b, 0), 0);
+    assert_int_equal(count_after(&b, 1), 3);
+    assert_int_equal(count_after(&b, 2), 3);
+    batch_free(&b);
+    ccoord__resolver_unload(r);
+    ccoord__kvlist_free(&params);
+}
+
 static void test_resolver_alloc_failures(void **state)
 {
     long n;
@@ -1029,6 +1157,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_resolver_good_loads_runs_unloads),
         cmocka_unit_test(test_resolver_good_loads_by_absolute_path),
+        cmocka_unit_test(test_resolver_abi_10_plugin_still_loads),
         cmocka_unit_test(test_resolver_refuses_abi_major),
         cmocka_unit_test(test_resolver_refuses_newer_minor),
         cmocka_unit_test(test_resolver_refuses_small_descriptor),
@@ -1055,6 +1184,8 @@ int main(void)
         cmocka_unit_test(test_resolver_tasknode_uses_listed_live_members),
         cmocka_unit_test(test_resolver_tasknode_none_live_warns),
         cmocka_unit_test(test_resolver_tasknode_refuses_bad_lists),
+        cmocka_unit_test(test_resolver_roundrobin_rebalances_to_even_counts),
+        cmocka_unit_test(test_resolver_tasknode_rebalances_onto_task_nodes),
         cmocka_unit_test(test_resolver_alloc_failures),
     };
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -206,6 +206,68 @@ static void test_rows_tasks_registrations_and_states(void **state)
     assert_string_equal(value(f, "SELECT COUNT(*) FROM %stask_nodes%s", NULL), "0");
 }
 
+/* Drains and moves: the drained flag on the member row (a takeover
+ * writes 0), a move by compare-and-set on owner and epoch, kept by the
+ * owner's release, cleared by the placement and by a state change. */
+static void test_rows_drain_and_move(void **state)
+{
+    fixture *f = *state;
+    const char *names[] = {"t"};
+    unsigned long long rows = 0;
+    ccoord__member *m = NULL;
+    size_t n = 0;
+    dbi_result r;
+    add_member(f, "a", 1, 1);
+    assert_int_equal(ccoord__row_member_drain(f->db, "a", 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(ccoord__row_member_drain(f->db, "nobody", 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(ccoord__row_members_read(f->db, -1, &m, &n), CCOORD_OK);
+    assert_int_equal(n, 1);
+    assert_int_equal(m[0].drained, 1);
+    ccoord__members_free(m, n);
+    assert_int_equal(ccoord__row_member_takeover(f->db, "a", 2, "h", 2, 1, 0, &rows), CCOORD_OK);
+    assert_int_equal(rows, 1);
+    assert_string_equal(value(f, "SELECT drained FROM %smembers%s", NULL), "0");
+
+    add_tasks(f, "a", names, 1);
+    assert_int_equal(ccoord__row_tasks_assign(f->db, "a", names, 1, &rows), CCOORD_OK);
+    /* epoch 1 now: a move that saw another owner or epoch changes nothing */
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "b", "x", 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "b", "a", 0, &rows), CCOORD_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "b", NULL, 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 0);
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "b", "a", 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 1);
+    assert_int_equal(ccoord__row_tasks_owned(f->db, "a", &r), CCOORD_OK);
+    assert_true(dbi_result_next_row(r));
+    assert_string_equal(ccoord__res_str(r, 4), "b");
+    dbi_result_free(r);
+    assert_int_equal(ccoord__row_tasks_active(f->db, 1, &r), CCOORD_OK);
+    assert_true(dbi_result_next_row(r));
+    assert_string_equal(ccoord__res_str(r, 2), "a");
+    assert_string_equal(ccoord__res_str(r, 4), "b");
+    dbi_result_free(r);
+    /* the owner's release keeps it; the placement clears it */
+    assert_int_equal(ccoord__row_tasks_release(f->db, "a", "t", &rows), CCOORD_OK);
+    assert_string_equal(value(f, "SELECT move_to FROM %stasks%s", NULL), "b");
+    assert_int_equal(ccoord__row_tasks_assign(f->db, "b", names, 1, &rows), CCOORD_OK);
+    assert_int_equal(rows, 1);
+    assert_string_equal(value(f, "SELECT COALESCE(move_to, 'none') FROM %stasks%s", NULL),
+                        "none");
+    assert_string_equal(value(f, "SELECT epoch FROM %stasks%s", NULL), "3");
+    /* a state change clears a move, and only an ACTIVE task moves */
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "a", "b", 3, &rows), CCOORD_OK);
+    assert_int_equal(ccoord__row_task_set_state(f->db, "t", CCOORD_TASK_PAUSED, &rows),
+                     CCOORD_OK);
+    assert_string_equal(value(f, "SELECT COALESCE(move_to, 'none') FROM %stasks%s", NULL),
+                        "none");
+    assert_int_equal(ccoord__row_task_move(f->db, "t", "a", "b", 4, &rows), CCOORD_OK);
+    assert_int_equal(rows, 0);
+}
+
 static void test_rows_leader_row_cas(void **state)
 {
     fixture *f = *state;
@@ -249,7 +311,7 @@ static void test_rows_resolution_reads_and_cleanup(void **state)
     add_tasks(f, "b", all, 2);
     add_tasks(f, "gone", one, 1);
     assert_int_equal(ccoord__row_tasks_assign(f->db, "gone", one, 1, &rows), CCOORD_OK);
-    assert_int_equal(ccoord__row_tasks_unassigned(f->db, &r), CCOORD_OK);
+    assert_int_equal(ccoord__row_tasks_active(f->db, 0, &r), CCOORD_OK);
     while (dbi_result_next_row(r))
         seen++;
     dbi_result_free(r);
@@ -373,6 +435,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rows_group_and_poll, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_member_row_cas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_tasks_registrations_and_states, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rows_drain_and_move, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_leader_row_cas, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rows_resolution_reads_and_cleanup, setup, teardown),
         cmocka_unit_test_setup_teardown(test_resolve_pass_places_on_registering_members_only,

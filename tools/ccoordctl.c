@@ -4,14 +4,20 @@
  * configuration as the nodes and works while every node is down.
  *
  *   ccoordctl [-c FILE | --mi FILE] [--set SECTION.KEY=VALUE]... [--json]
- *             [--watch MS] COMMAND [TASK]
+ *             [--watch MS] [--wait MS] COMMAND [ARGUMENT]...
  *
  *   members   id, host, join order, heartbeat counter, whether the counter
- *             moved during a short watch, the leader flag
+ *             moved during a short watch, drained, the leader flag
  *   leader    the leader and its term
- *   tasks     name, owner, fence, state, the nodes that registered it
+ *   tasks     name, owner, fence, state, where it is being moved, the nodes
+ *             that registered it
  *   status    all of the above
  *   pause TASK | resume TASK | complete TASK   as ccoord_task_pause(3)...
+ *   drain NODE | undrain NODE   the node gives its tasks up and gets no new
+ *             ones / may get tasks again
+ *   move TASK NODE   the task's owner gives it up, the leader places it on
+ *             NODE
+ *   (--wait MS: drain and move wait until the handover is done)
  *
  * Exit status: 0 done, 1 not found or refused, 2 usage or configuration,
  * 3 database error.  It links the library's internals (the static
@@ -35,13 +41,15 @@ enum { EX_DONE = 0, EX_REFUSED = 1, EX_USAGE = 2, EX_DB = 3 };
 typedef struct opts {
     int json;
     long watch_ms; /* -1: one heartbeat interval and a half */
+    long wait_ms;  /* drain, move: how long to wait for the handover; 0 not */
 } opts;
 
 static void usage(FILE *f)
 {
     fputs("usage: ccoordctl [-c FILE | --mi FILE] [--set SECTION.KEY=VALUE]... [--json]\n"
-          "                 [--watch MS] COMMAND [TASK]\n"
-          "commands: members, leader, tasks, status, pause TASK, resume TASK, complete TASK\n"
+          "                 [--watch MS] [--wait MS] COMMAND [ARGUMENT]...\n"
+          "commands: members, leader, tasks, status, pause TASK, resume TASK, complete TASK,\n"
+          "          drain NODE, undrain NODE, move TASK NODE\n"
           "see ccoordctl(1)\n",
           f);
 }
@@ -150,9 +158,10 @@ static void print_members(const view *v, int json)
             fputs(",\"host\":", stdout);
             json_str(m->hostname);
             printf(",\"joined_seq\":%lld,\"incarnation\":%lld,\"heartbeat\":%lld,\"moved\":%s,"
-                   "\"watched_ms\":%ld,\"leader\":%s}",
+                   "\"watched_ms\":%ld,\"drained\":%s,\"leader\":%s}",
                    m->joined_seq, m->incarnation, m->heartbeat,
                    v->moved[i] < 0 ? "null" : v->moved[i] ? "true" : "false", v->watched_ms,
+                   m->drained ? "true" : "false",
                    lead && strcmp(lead, m->id) == 0 ? "true" : "false");
         }
         fputs("]", stdout);
@@ -164,8 +173,8 @@ static void print_members(const view *v, int json)
         if (strlen(v->m[i].hostname) > hw)
             hw = strlen(v->m[i].hostname);
     }
-    printf("%-*s  %-*s  %6s  %10s  %-22s  %s\n", (int)w, "ID", (int)hw, "HOST", "JOINED",
-           "HEARTBEAT", "MOVED", "LEADER");
+    printf("%-*s  %-*s  %6s  %10s  %-22s  %-7s  %s\n", (int)w, "ID", (int)hw, "HOST", "JOINED",
+           "HEARTBEAT", "MOVED", "DRAINED", "LEADER");
     for (i = 0; i < v->count; i++) {
         const ccoord__member *m = &v->m[i];
         char moved[48];
@@ -174,8 +183,8 @@ static void print_members(const view *v, int json)
         else
             snprintf(moved, sizeof moved, "%s in %ld ms", v->moved[i] ? "yes" : "NO",
                      v->watched_ms);
-        printf("%-*s  %-*s  %6lld  %10lld  %-22s  %s\n", (int)w, m->id, (int)hw, m->hostname,
-               m->joined_seq, m->heartbeat, moved,
+        printf("%-*s  %-*s  %6lld  %10lld  %-22s  %-7s  %s\n", (int)w, m->id, (int)hw,
+               m->hostname, m->joined_seq, m->heartbeat, moved, m->drained ? "yes" : "",
                lead && strcmp(lead, m->id) == 0 ? "yes" : "");
     }
 }
@@ -195,7 +204,7 @@ static void print_leader(const view *v, int json)
 }
 
 typedef struct task_row {
-    char *name, *owner, *state;
+    char *name, *owner, *state, *move_to; /* owner, move_to: "" for none */
     char **nodes; /* the nodes that registered it */
     size_t nnodes;
     long long epoch;
@@ -208,6 +217,7 @@ static void tasks_free(task_row *t, size_t n)
         free(t[i].name);
         free(t[i].owner);
         free(t[i].state);
+        free(t[i].move_to);
         ccoord_free_list(t[i].nodes, t[i].nnodes);
     }
     free(t);
@@ -257,8 +267,9 @@ static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
         t[n].owner = dup_or_empty(ccoord__res_str(r, 2));
         t[n].epoch = ccoord__res_ll(r, 3);
         t[n].state = dup_or_empty(ccoord__res_str(r, 4));
+        t[n].move_to = dup_or_empty(ccoord__res_null(r, 5) ? NULL : ccoord__res_str(r, 5));
         n++;
-        if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state ||
+        if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state || !t[n - 1].move_to ||
             ccoord__map_put(index, t[n - 1].name, (void *)(uintptr_t)n, NULL))
             rc = CCOORD_ENOMEM;
     }
@@ -286,7 +297,7 @@ static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
 
 static void print_tasks(const task_row *t, size_t n, int json)
 {
-    size_t i, k, w = 4, ow = 5;
+    size_t i, k, w = 4, ow = 5, mw = 9;
     if (json) {
         fputs("[", stdout);
         for (i = 0; i < n; i++) {
@@ -296,6 +307,8 @@ static void print_tasks(const task_row *t, size_t n, int json)
             json_str_or_null(t[i].owner);
             printf(",\"fence\":%lld,\"state\":", t[i].epoch);
             json_str(t[i].state);
+            fputs(",\"move_to\":", stdout);
+            json_str_or_null(t[i].move_to);
             fputs(",\"registered\":[", stdout);
             for (k = 0; k < t[i].nnodes; k++) {
                 if (k)
@@ -312,12 +325,15 @@ static void print_tasks(const task_row *t, size_t n, int json)
             w = strlen(t[i].name);
         if (strlen(t[i].owner) > ow)
             ow = strlen(t[i].owner);
+        if (strlen(t[i].move_to) > mw)
+            mw = strlen(t[i].move_to);
     }
-    printf("%-*s  %-*s  %8s  %-9s  %s\n", (int)w, "NAME", (int)ow, "OWNER", "FENCE", "STATE",
-           "REGISTERED");
+    printf("%-*s  %-*s  %8s  %-9s  %-*s  %s\n", (int)w, "NAME", (int)ow, "OWNER", "FENCE",
+           "STATE", (int)mw, "MOVING TO", "REGISTERED");
     for (i = 0; i < n; i++) {
-        printf("%-*s  %-*s  %8lld  %-9s  ", (int)w, t[i].name, (int)ow,
-               *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state);
+        printf("%-*s  %-*s  %8lld  %-9s  %-*s  ", (int)w, t[i].name, (int)ow,
+               *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state, (int)mw,
+               *t[i].move_to ? t[i].move_to : "-");
         for (k = 0; k < t[i].nnodes; k++)
             printf("%s%s", k ? "," : "", t[i].nodes[k]);
         puts(t[i].nnodes ? "" : "-");
@@ -413,6 +429,233 @@ static int cmd_change(ccoord__db *db, const ccoord__settings *s, const char *cmd
     return EX_DONE;
 }
 
+/* ---- drain and move ------------------------------------------------------ */
+
+/* Runs one write transaction (fn) with the retries of a conflict. */
+static int write_tx(ccoord__db *db, int (*fn)(ccoord__db *, void *), void *arg)
+{
+    int tries = 0, rc;
+    do {
+        rc = ccoord__db_begin(db);
+        if (!rc)
+            rc = fn(db, arg);
+        if (!rc)
+            rc = ccoord__db_commit(db);
+        else if (db->in_tx)
+            ccoord__db_rollback(db);
+    } while (rc == CCOORD_EDB && ccoord__db_again(db, &tries));
+    return rc;
+}
+
+/* The member row of id in the list, or NULL. */
+static const ccoord__member *member_of(const ccoord__member *m, size_t count, const char *id)
+{
+    size_t i;
+    for (i = 0; i < count; i++)
+        if (strcmp(m[i].id, id) == 0)
+            return &m[i];
+    return NULL;
+}
+
+/* How many tasks node owns, and *ret_owner of task (into buf), as stored
+ * now. */
+static int owned_by(ccoord__db *db, const char *node, const char *task, size_t *ret_count,
+                    char *owner, size_t ownerlen)
+{
+    task_row *t;
+    size_t n, i;
+    int rc = read_tasks(db, &t, &n);
+    if (rc)
+        return rc;
+    *ret_count = 0;
+    if (owner)
+        owner[0] = '\0';
+    for (i = 0; i < n; i++) {
+        if (!strcmp(t[i].owner, node))
+            (*ret_count)++;
+        if (owner && task && !strcmp(t[i].name, task))
+            snprintf(owner, ownerlen, "%s", t[i].owner);
+    }
+    tasks_free(t, n);
+    return CCOORD_OK;
+}
+
+/* Waits up to o->wait_ms for the handover: node owns no task (task NULL)
+ * or task is owned by node.  1 done, 0 not in time, <0 database. */
+static int wait_handover(ccoord__db *db, const opts *o, const char *node, const char *task)
+{
+    int64_t until = ccoord__now_ns() + (int64_t)o->wait_ms * 1000000;
+    for (;;) {
+        char owner[CCOORD__MAX_KEY + 1];
+        size_t count = 0;
+        int rc = owned_by(db, node, task, &count, owner, sizeof owner);
+        if (rc)
+            return rc;
+        if (task ? !strcmp(owner, node) : count == 0)
+            return 1;
+        if (ccoord__now_ns() >= until)
+            return 0;
+        ccoord__sleep_ns(50000000);
+    }
+}
+
+struct drain_arg {
+    const char *node;
+    int drained;
+    unsigned long long rows;
+};
+
+static int do_drain(ccoord__db *db, void *arg)
+{
+    struct drain_arg *d = arg;
+    int rc = ccoord__row_member_drain(db, d->node, d->drained, &d->rows);
+    /* a drain changes a member row: counted as a removal, so that every
+     * node reads the member rows in full and the node sees its flag */
+    if (!rc && d->rows)
+        rc = ccoord__row_group_bump(db, 1);
+    return rc;
+}
+
+static int cmd_drain(ccoord__db *db, const ccoord__settings *s, const char *cmd,
+                     const char *node, const opts *o)
+{
+    struct drain_arg d = {node, !strcmp(cmd, "drain"), 0};
+    size_t owns = 0;
+    int rc = write_tx(db, do_drain, &d), done = -1;
+    if (rc)
+        return db_failed(db);
+    if (!d.rows)
+        return fail(EX_REFUSED, "%s %s: no member named %s in group %s (a node is drained "
+                    "while it is a member; one that joins again starts undrained)",
+                    cmd, node, node, s->group_id);
+    if (d.drained && o->wait_ms > 0 && (done = wait_handover(db, o, node, NULL)) < 0)
+        return db_failed(db);
+    if (owned_by(db, node, NULL, &owns, NULL, 0))
+        return db_failed(db);
+    if (o->json) {
+        fputs("{\"node\":", stdout);
+        json_str(node);
+        printf(",\"drained\":%s,\"owns\":%zu,\"done\":%s}\n", d.drained ? "true" : "false",
+               owns, done < 0 ? "null" : done ? "true" : "false");
+    } else if (d.drained) {
+        printf("%s: drained (group %s); it owns %zu task(s)%s\n", node, s->group_id, owns,
+               done == 1 ? ", handover done"
+               : done == 0 ? ", handover not done in time"
+               : owns ? "; it gives them up at its next poll" : "");
+    } else {
+        printf("%s: undrained (group %s); it may be given tasks again\n", node, s->group_id);
+    }
+    return done == 0 ? fail(EX_REFUSED, "%s %s: the node still owns %zu task(s) after %ld ms "
+                            "(is it running? a stopped node's tasks move when it is evicted)",
+                            cmd, node, owns, o->wait_ms)
+                     : EX_DONE;
+}
+
+struct move_arg {
+    const char *task, *node, *owner; /* owner NULL: unowned */
+    long long epoch;
+    unsigned long long rows;
+};
+
+static int do_move(ccoord__db *db, void *arg)
+{
+    struct move_arg *m = arg;
+    int rc = ccoord__row_task_move(db, m->task, m->node, m->owner, m->epoch, &m->rows);
+    if (!rc && m->rows)
+        rc = ccoord__row_group_bump(db, 0);
+    return rc;
+}
+
+/* Why task t may not move to node (members m), or NULL. */
+static const char *move_refused(const task_row *t, const ccoord__member *m, size_t count,
+                                const char *node, char *why, size_t len)
+{
+    const ccoord__member *to = member_of(m, count, node);
+    size_t k;
+    int registered = 0;
+    for (k = 0; k < t->nnodes; k++)
+        registered |= !strcmp(t->nodes[k], node);
+    if (strcmp(t->state, "ACTIVE"))
+        snprintf(why, len, "the task is %s; only an ACTIVE task moves", t->state);
+    else if (!to)
+        snprintf(why, len, "no member named %s", node);
+    else if (to->drained)
+        snprintf(why, len, "node %s is drained (undrain it first)", node);
+    else if (!registered)
+        snprintf(why, len, "node %s has not registered the task (registered: %zu node(s))",
+                 node, t->nnodes);
+    else
+        return NULL;
+    return why;
+}
+
+static int cmd_move(ccoord__db *db, const ccoord__settings *s, const char *task,
+                    const char *node, const opts *o)
+{
+    task_row *t = NULL, *row = NULL;
+    ccoord__member *m = NULL;
+    size_t nt = 0, nm = 0, i;
+    char why[512];
+    const char *no;
+    struct move_arg mv = {task, node, NULL, 0, 0};
+    int rc = read_tasks(db, &t, &nt), code = EX_DONE, done = -1, already;
+    if (!rc)
+        rc = ccoord__row_members_read(db, -1, &m, &nm);
+    if (rc) {
+        tasks_free(t, nt);
+        return db_failed(db);
+    }
+    for (i = 0; i < nt; i++)
+        if (!strcmp(t[i].name, task))
+            row = &t[i];
+    already = row && !strcmp(row->owner, node);
+    if (!row)
+        code = fail(EX_REFUSED, "move %s %s: no task named %s in group %s", task, node, task,
+                    s->group_id);
+    else if (!already && (no = move_refused(row, m, nm, node, why, sizeof why)))
+        code = fail(EX_REFUSED, "move %s %s: refused: %s", task, node, no);
+    if (code || already)
+        goto out;
+    mv.owner = *row->owner ? row->owner : NULL;
+    mv.epoch = row->epoch;
+    if (write_tx(db, do_move, &mv)) {
+        code = db_failed(db);
+        goto out;
+    }
+    if (!mv.rows) {
+        code = fail(EX_REFUSED, "move %s %s: the task changed while this command looked "
+                    "(moved, paused or placed); run it again", task, node);
+        goto out;
+    }
+    if (o->wait_ms > 0 && (done = wait_handover(db, o, node, task)) < 0)
+        code = db_failed(db);
+    else if (done == 0)
+        code = fail(EX_REFUSED, "move %s %s: not owned by %s after %ld ms (the owner gives it "
+                    "up at its next poll, then the leader places it)", task, node, node,
+                    o->wait_ms);
+out:
+    if (!code) {
+        if (o->json) {
+            fputs("{\"task\":", stdout);
+            json_str(task);
+            fputs(",\"to\":", stdout);
+            json_str(node);
+            fputs(",\"from\":", stdout);
+            json_str_or_null(already ? node : mv.owner);
+            printf(",\"changed\":%s,\"done\":%s}\n", already ? "false" : "true",
+                   already || done == 1 ? "true" : done == 0 ? "false" : "null");
+        } else if (already) {
+            printf("%s: already owned by %s (group %s)\n", task, node, s->group_id);
+        } else {
+            printf("%s: moving from %s to %s (group %s)%s\n", task, mv.owner ? mv.owner : "-",
+                   node, s->group_id, done == 1 ? ", done" : "");
+        }
+    }
+    tasks_free(t, nt);
+    ccoord__members_free(m, nm);
+    return code;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 
 /* SQLite would create a missing file: this command only looks. */
@@ -437,18 +680,62 @@ static int apply_set(ccoord_config *cfg, const char *arg)
     return 0;
 }
 
+/* A task or node id argument: what the library accepts as a key. */
+static int check_id(const char *cmd, const char *what, const char *v)
+{
+    if (ccoord__valid_key(v))
+        return 0;
+    return fail(EX_USAGE, "%s: \"%s\" is not a %s (1 to 190 bytes of UTF-8 without control "
+                "characters or leading/trailing spaces)", cmd, v, what);
+}
+
+/* The command's arguments: TASK, NODE or TASK NODE. */
+static int parse_args(const char *cmd, int argc, char **argv, const char **task,
+                      const char **node)
+{
+    static const struct {
+        const char *name, *args; /* "t": TASK, "n": NODE */
+    } cmds[] = {{"members", ""},  {"leader", ""},  {"tasks", ""},    {"status", ""},
+                {"pause", "t"},   {"resume", "t"}, {"complete", "t"}, {"drain", "n"},
+                {"undrain", "n"}, {"move", "tn"}};
+    size_t i, k;
+    for (i = 0; i < sizeof cmds / sizeof cmds[0]; i++)
+        if (!strcmp(cmd, cmds[i].name))
+            break;
+    if (i == sizeof cmds / sizeof cmds[0])
+        return fail(EX_USAGE, "unknown command \"%s\" (members, leader, tasks, status, pause, "
+                    "resume, complete, drain, undrain, move)", cmd);
+    if ((size_t)argc != strlen(cmds[i].args)) {
+        if (!cmds[i].args[0])
+            return fail(EX_USAGE, "%s takes no argument, not \"%s\"", cmd, argv[0]);
+        return fail(EX_USAGE, "%s takes %s", cmd,
+                    !strcmp(cmds[i].args, "t")   ? "one task name"
+                    : !strcmp(cmds[i].args, "n") ? "one node id"
+                                                 : "a task name and a node id");
+    }
+    for (k = 0; cmds[i].args[k]; k++) {
+        int t = cmds[i].args[k] == 't';
+        if (check_id(cmd, t ? "task name" : "node id", argv[k]))
+            return EX_USAGE;
+        *(t ? task : node) = argv[k];
+    }
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longs[] = {
         {"config", required_argument, NULL, 'c'}, {"mi", required_argument, NULL, 'm'},
         {"set", required_argument, NULL, 's'},    {"json", no_argument, NULL, 'j'},
         {"watch", required_argument, NULL, 'w'},  {"help", no_argument, NULL, 'h'},
-        {"version", no_argument, NULL, 'V'},      {NULL, 0, NULL, 0},
+        {"version", no_argument, NULL, 'V'},      {"wait", required_argument, NULL, 'W'},
+        {NULL, 0, NULL, 0},
     };
-    opts o = {0, -1};
+    opts o = {0, -1, 0};
     ccoord_config *cfg = NULL;
     ccoord__db db;
-    const char *cmd, *task = NULL;
+    const char *cmd, *task = NULL, *node = NULL;
+    long schema = 0;
     int c, rc, code, loaded = 0;
     if (ccoord_config_new(&cfg) != CCOORD_OK)
         return fail(EX_DB, "out of memory");
@@ -476,13 +763,15 @@ int main(int argc, char **argv)
         case 'j':
             o.json = 1;
             break;
-        case 'w': {
+        case 'w':
+        case 'W': {
             char *end;
-            o.watch_ms = strtol(optarg, &end, 10);
-            if (*end || end == optarg || o.watch_ms < 0 || o.watch_ms > 600000) {
+            long *ms = c == 'w' ? &o.watch_ms : &o.wait_ms;
+            *ms = strtol(optarg, &end, 10);
+            if (*end || end == optarg || *ms < 0 || *ms > 600000) {
                 ccoord_config_free(cfg);
-                return fail(EX_USAGE, "--watch %s: want milliseconds from 0 to 600000",
-                            optarg);
+                return fail(EX_USAGE, "--%s %s: want milliseconds from 0 to 600000",
+                            c == 'w' ? "watch" : "wait", optarg);
             }
             break;
         }
@@ -506,28 +795,9 @@ int main(int argc, char **argv)
         return EX_USAGE;
     }
     cmd = argv[optind++];
-    if (!strcmp(cmd, "pause") || !strcmp(cmd, "resume") || !strcmp(cmd, "complete")) {
-        if (optind != argc - 1) {
-            ccoord_config_free(cfg);
-            return fail(EX_USAGE, "%s takes one task name", cmd);
-        }
-        task = argv[optind];
-        if (!ccoord__valid_key(task)) {
-            ccoord_config_free(cfg);
-            return fail(EX_USAGE, "%s: \"%s\" is not a task name (1 to 190 bytes of UTF-8 without "
-                        "control characters or leading/trailing spaces)", cmd, task);
-        }
-    } else if (strcmp(cmd, "members") && strcmp(cmd, "leader") && strcmp(cmd, "tasks") &&
-               strcmp(cmd, "status")) {
-        code = fail(EX_USAGE,
-                    "unknown command \"%s\" (members, leader, tasks, status, pause, resume, "
-                    "complete)",
-                    cmd);
+    if ((code = parse_args(cmd, argc - optind, argv + optind, &task, &node)) != 0) {
         ccoord_config_free(cfg);
         return code;
-    } else if (optind != argc) {
-        ccoord_config_free(cfg);
-        return fail(EX_USAGE, "%s takes no argument, not \"%s\"", cmd, argv[optind]);
     }
     if (ccoord__config_check(cfg) != CCOORD_OK) {
         code = fail(EX_USAGE, "configuration: %s", ccoord_config_error(cfg));
@@ -546,6 +816,17 @@ int main(int argc, char **argv)
                     "create it when they join", cfg->s.dbdir, cfg->s.dbname);
     else if (ccoord__db_connect(&db, 1) != CCOORD_OK)
         code = db_failed(&db);
+    else if (ccoord__db_schema_version(&db, &schema) == CCOORD_OK && schema > 0 &&
+             schema != CCOORD__SCHEMA_VERSION)
+        code = fail(EX_DB, "database: schema version %ld (tables %s*), this ccoordctl reads %d%s",
+                    schema, cfg->s.table_prefix, CCOORD__SCHEMA_VERSION,
+                    schema < CCOORD__SCHEMA_VERSION
+                        ? "; a node of this library version migrates it when it joins"
+                        : "; use the ccoordctl of the nodes' library version");
+    else if (!strcmp(cmd, "move"))
+        code = cmd_move(&db, &cfg->s, task, node, &o);
+    else if (node)
+        code = cmd_drain(&db, &cfg->s, cmd, node, &o);
     else if (task)
         code = cmd_change(&db, &cfg->s, cmd, task, &o);
     else

@@ -7,6 +7,9 @@
  *
  * task_server_count = N (optional, 1..1000000): place nothing while fewer
  * than N members are live; logged as the reference does.
+ *
+ * rebalance (ABI 1.1, [task_handling] rebalance = on): moves placed tasks
+ * until the members' counts differ by at most one.
  */
 #include "../resolver_util.h"
 
@@ -70,6 +73,16 @@ static int rr_resolve(void *state, ccoord_resolver_batch *b)
     return CCOORD_OK;
 }
 
+/* Counts that differ by at most one (resolver_util.h), once the
+ * task_server_count gate is open. */
+static int rr_rebalance(void *state, ccoord_resolver_batch *b)
+{
+    rr_state *s = state;
+    if (s->server_count && s->host->member_count(b) < (size_t)s->server_count)
+        return CCOORD_OK;
+    return rs_rebalance(s->host, b, NULL);
+}
+
 static void rr_fini(void *state)
 {
     free(state);
@@ -80,11 +93,12 @@ static const ccoord_resolver_ops rr_ops = {
     .abi_major = CCOORD_RESOLVER_ABI_MAJOR,
     .abi_minor = CCOORD_RESOLVER_ABI_MINOR,
     .name = "roundrobin",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .config_keys = rr_keys,
     .init = rr_init,
     .resolve = rr_resolve,
     .fini = rr_fini,
+    .rebalance = rr_rebalance,
 };
 
 CCOORD_RESOLVER_DEFINE(rr_ops)

@@ -99,26 +99,52 @@ static int tn_init(const ccoord_resolver_host *host, void *ctx, void **ret_state
     return CCOORD_OK;
 }
 
+/* ok[m] = 1 for the members of b that are task nodes; *ret_live counts
+ * them. */
+static unsigned char *tn_ok(const tn_state *s, const ccoord_resolver_batch *b, size_t *ret_live)
+{
+    const ccoord_resolver_host *h = s->host;
+    size_t m, i, count = h->member_count(b);
+    unsigned char *ok = calloc(count ? count : 1, 1);
+    *ret_live = 0;
+    for (m = 0; ok && m < count; m++)
+        for (i = 0; i < s->count; i++)
+            if (strcmp(h->member_id(b, m), s->nodes[i]) == 0) {
+                ok[m] = 1;
+                (*ret_live)++;
+                break;
+            }
+    return ok;
+}
+
+/* Counts that differ by at most one over the live task nodes, and a task
+ * on another node (placed before task_nodes changed) back on one. */
+static int tn_rebalance(void *state, ccoord_resolver_batch *b)
+{
+    tn_state *s = state;
+    size_t live;
+    unsigned char *ok = tn_ok(s, b, &live);
+    int rc = ok ? CCOORD_OK : CCOORD_ENOMEM;
+    if (ok && live)
+        rc = rs_rebalance(s->host, b, ok);
+    free(ok);
+    return rc;
+}
+
 static int tn_resolve(void *state, ccoord_resolver_batch *b)
 {
     tn_state *s = state;
     const ccoord_resolver_host *h = s->host;
-    size_t t, m, i, tasks = h->task_count(b), left = 0, live = 0;
+    size_t t, tasks = h->task_count(b), left = 0, live = 0;
     unsigned char *ok;
     rs_load l;
     if (rs_load_init(&l, h, b))
         return CCOORD_ENOMEM;
-    ok = calloc(l.count ? l.count : 1, 1);
+    ok = tn_ok(s, b, &live);
     if (!ok) {
         rs_load_free(&l);
         return CCOORD_ENOMEM;
     }
-    for (m = 0; m < l.count; m++)
-        for (i = 0; i < s->count; i++)
-            if (strcmp(h->member_id(b, m), s->nodes[i]) == 0) {
-                ok[m] = 1;
-                live++;
-            }
     for (t = 0; t < tasks; t++) {
         long best = live ? rs_least_loaded(h, b, t, &l, ok) : -1;
         if (best >= 0 && h->assign(b, t, (size_t)best) == CCOORD_OK)
@@ -148,11 +174,12 @@ static const ccoord_resolver_ops tn_ops = {
     .abi_major = CCOORD_RESOLVER_ABI_MAJOR,
     .abi_minor = CCOORD_RESOLVER_ABI_MINOR,
     .name = "tasknode",
-    .version = "1.0.0",
+    .version = "1.1.0",
     .config_keys = tn_keys,
     .init = tn_init,
     .resolve = tn_resolve,
     .fini = tn_fini,
+    .rebalance = tn_rebalance,
 };
 
 CCOORD_RESOLVER_DEFINE(tn_ops)

@@ -25,11 +25,14 @@ extern "C" {
 #endif
 
 #define CCOORD_RESOLVER_ABI_MAJOR 1
-#define CCOORD_RESOLVER_ABI_MINOR 0
+#define CCOORD_RESOLVER_ABI_MINOR 1
 
 /* One resolution pass: the live members in join order, the unassigned
  * ACTIVE tasks, who can run what, and how many tasks each member owns.
- * Opaque; read it through the host table.  Valid during resolve() only. */
+ * In a rebalancing pass (ABI 1.1, ops->rebalance) the tasks are instead
+ * the ACTIVE tasks placed on a live member, and task_owner says where.
+ * Drained members (ccoordctl drain) are never in a batch.  Opaque; read
+ * it through the host table.  Valid during the call it is handed to. */
 typedef struct ccoord_resolver_batch ccoord_resolver_batch;
 
 /* Host -> plugin services.  Append only.  Since ABI 1.0 unless noted. */
@@ -62,7 +65,11 @@ typedef struct ccoord_resolver_host {
      * earlier one.  CCOORD_EINVAL for an index out of range or a member
      * that cannot run the task.  A task never placed stays unassigned. */
     int (*assign)(ccoord_resolver_batch *batch, size_t task, size_t member);
-    /* ABI 1.1+ members go below this line. */
+
+    /* ABI 1.1: the member that owns task now, or -1 (every task of a
+     * resolve() batch; in a rebalance() batch never). */
+    long (*task_owner)(const ccoord_resolver_batch *batch, size_t task);
+    /* ABI 1.2+ members go below this line. */
 } ccoord_resolver_host;
 
 /* Plugin -> host descriptor.  Append only.  Since ABI 1.0 unless noted. */
@@ -87,7 +94,17 @@ typedef struct ccoord_resolver_ops {
     int (*resolve)(void *state, ccoord_resolver_batch *batch);
     /* Mandatory; must accept NULL. */
     void (*fini)(void *state);
-    /* ABI 1.1+ members go below this line. */
+
+    /* ABI 1.1, optional ([task_handling] rebalance = on needs it): the
+     * batch holds every ACTIVE task placed on a live member; assign()
+     * says where a task should be instead (its own owner, or no call:
+     * it stays).  The host moves at most rebalance_batch of them a pass,
+     * each by the same handover as ccoordctl move (the owner gives the
+     * task up first, then the leader places it), and calls again after
+     * the next change, so a plugin places toward its target from where
+     * things are, not from scratch.  Returns as resolve() does. */
+    int (*rebalance)(void *state, ccoord_resolver_batch *batch);
+    /* ABI 1.2+ members go below this line. */
 } ccoord_resolver_ops;
 
 #define CCOORD_RESOLVER_ENTRY_SYMBOL "ccoord_resolver_entry"
