@@ -19,6 +19,10 @@ Faults (chosen at random among those that apply; --kinds to restrict):
            database file for 1-4 s (SQLite's way of a stalled database)
   gstop    Galera (--galera-dir): one member stopped cleanly, down 0.5-4 s,
            started again (it rejoins by incremental state transfer)
+  drain    ccoordctl drain of a node: it gives its tasks up (they must be
+           owned elsewhere within the bound) and is undrained 1-4 s later
+           (the drained node counts as down for --max-down)
+  move     ccoordctl move of a task to another node that registered it
   gstall   Galera: SIGSTOP of one member's mariadbd for 1-4 s, then SIGCONT
            (shorter than galera.sh's 8 s suspect timeout: the others keep
            it in their view and wait for it: every member's commits stall
@@ -163,16 +167,24 @@ class Harness:
         if a.kinds:
             self.kinds = a.kinds.split(",")
         elif a.backend == "pgsql":
-            self.kinds = ["kill", "term", "stop", "clock", "dup", "dbstop", "dbstall"]
+            self.kinds = ["kill", "term", "stop", "clock", "dup", "drain", "move", "dbstop",
+                          "dbstall"]
         elif a.galera_dir:
-            self.kinds = ["kill", "term", "stop", "clock", "dup", "gstop", "gstall"]
+            self.kinds = ["kill", "term", "stop", "clock", "dup", "drain", "move", "gstop",
+                          "gstall"]
         else:
-            self.kinds = ["kill", "term", "stop", "clock", "dup", "dblock"]
+            self.kinds = ["kill", "term", "stop", "clock", "dup", "drain", "move", "dblock"]
+        if not os.path.exists(a.ctl_bin):
+            for k in ("drain", "move"):
+                if k in self.kinds:
+                    self.kinds.remove(k)
         if not self.faketime and "clock" in self.kinds:
             print("chaos: libfaketime not found: no clock faults (apt-get install faketime)")
             self.kinds.remove("clock")
-        self.weights = {"kill": 3, "term": 1, "stop": 3, "clock": 2, "dup": 1,
-                        "dbstop": 1, "dbstall": 1, "dblock": 1, "gstop": 1, "gstall": 1}
+        self.weights = {"kill": 3, "term": 1, "stop": 3, "clock": 2, "dup": 1, "drain": 1,
+                        "move": 1, "dbstop": 1, "dbstall": 1, "dblock": 1, "gstop": 1,
+                        "gstall": 1}
+        self.drained = None  # the slot drained now
         self.pg = PgControl(a) if a.backend == "pgsql" else None
         self.galera = GaleraControl(a) if a.galera_dir else None
 
@@ -190,11 +202,24 @@ class Harness:
     def count(self, kind):
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
-    def event(self, kind, t, touch, proc=None, touch_at=None):
-        """touch: 'all', 'proc' (owner/leader/unowned rule at touch_at), 'unowned', 'none'."""
+    def event(self, kind, t, touch, proc=None, touch_at=None, task=None):
+        """touch: 'all', 'proc' (owner/leader/unowned rule at touch_at), 'unowned',
+        'task' (that task), 'none'."""
         self.events.append({"kind": kind, "t": t, "touch": touch,
-                            "proc": proc.n if proc else None,
+                            "proc": proc.n if proc else None, "task": task,
                             "touch_at": touch_at if touch_at is not None else t})
+
+    def ctl(self, *args):
+        """Runs ccoordctl with the nodes' settings; returns (exit status, output)."""
+        cmd = [self.a.ctl_bin]
+        for s in self.settings + self.dsn_settings[0]:
+            cmd += ["--set", s]
+        try:
+            r = subprocess.run(cmd + list(args), stdin=subprocess.DEVNULL, capture_output=True,
+                               text=True, timeout=20)
+        except subprocess.TimeoutExpired:
+            return -1, "timed out"
+        return r.returncode, (r.stdout + r.stderr).strip()
 
     # ---- processes ----------------------------------------------------
     def node_args(self, p, extra=()):
@@ -316,6 +341,15 @@ class Harness:
                 continue
             if k in ("gstop", "gstall") and (self.db_busy or self.dup_pending or not self.galera):
                 continue
+            # drain takes a node's tasks away like a stop would: one at a
+            # time, counted as down; neither runs while the database is out
+            if k == "drain" and (self.db_busy or self.drained is not None or
+                                 not (can_take_node and
+                                      [x for x in slots if self.joined(self.slots[x])])):
+                continue
+            if k == "move" and (self.db_busy or not [x for x in slots
+                                                     if self.joined(self.slots[x])]):
+                continue
             cand.append(k)
         if not cand:
             return None
@@ -368,6 +402,48 @@ class Harness:
                     self.event("cont", now(), "proc", p, touch_at=t_stop)
                     self.say("cont p%d %s" % (p.n, p.node_id))
                 self.at(ts + int(dur * NS), cont)
+        elif kind == "drain":
+            slot = self.rng.choice([x for x in self.eligible_slots() if self.joined(self.slots[x])])
+            p = self.slots[slot]
+            self.busy.add(slot)
+            self.drained = slot
+            self.last_disturb[slot] = t
+            rc, out = self.ctl("drain", p.node_id)
+            self.event("drain", now(), "proc", p, touch_at=t)
+            dur = self.rng.uniform(1.0, 4.0)
+            self.say("drain p%d %s: exit %d (%s); undrain in %.2f s" % (p.n, p.node_id, rc, out, dur))
+            if rc not in (0, 1):
+                self.problems.append("(e) ccoordctl drain %s exited %d: %s" % (p.node_id, rc, out))
+
+            def undrain(slot=slot, p=p, tries=0):
+                rc, out = self.ctl("undrain", p.node_id)
+                if rc == 3 and tries < 40:
+                    # a database fault began meanwhile (a dblock outlasts
+                    # the command's connect_timeout): the undrain is not
+                    # the fault under test; ask again once it is over
+                    self.say("undrain p%d %s: exit 3 (%s); again in 0.5 s" % (p.n, p.node_id, out))
+                    self.at(now() + NS // 2, lambda: undrain(slot, p, tries + 1))
+                    return
+                self.drained = None
+                self.busy.discard(slot)
+                self.last_disturb[slot] = now()
+                self.event("undrain", now(), "unowned", p)
+                self.say("undrain p%d %s: exit %d (%s)" % (p.n, p.node_id, rc, out))
+                if rc not in (0, 1):
+                    self.problems.append("(e) ccoordctl undrain %s exited %d: %s"
+                                         % (p.node_id, rc, out))
+            self.at(now() + int(dur * NS), undrain)
+        elif kind == "move":
+            slot = self.rng.choice([x for x in self.eligible_slots() if self.joined(self.slots[x])])
+            p = self.slots[slot]
+            task = "task-%02d" % self.rng.randrange(self.a.tasks)
+            rc, out = self.ctl("move", task, p.node_id)
+            self.event("move", now(), "task", p, touch_at=t, task=task)
+            self.say("move %s to p%d %s: exit %d (%s)" % (task, p.n, p.node_id, rc, out))
+            # 1: refused (the node is drained, or the task changed meanwhile)
+            if rc not in (0, 1):
+                self.problems.append("(e) ccoordctl move %s %s exited %d: %s"
+                                     % (task, p.node_id, rc, out))
         elif kind == "clock":
             slot = self.rng.choice([x for x in self.eligible_slots() if x not in self.clock_busy])
             p = self.slots[slot]
@@ -1050,6 +1126,8 @@ def check(h):
             tt = set(tasks)
         elif ev["touch"] == "none":
             tt = set()
+        elif ev["touch"] == "task":
+            tt = {ev["task"]}
         else:
             ta = ev["touch_at"]
             if ev["touch"] == "proc" and leader_at(ev["proc"], ta):
@@ -1106,6 +1184,8 @@ def main():
     ap.add_argument("--galera-dir", default=None,
                     help="a Galera cluster of test/db/galera.sh: adds the gstop and gstall faults")
     ap.add_argument("--node-bin", default="build/test/chaos-node")
+    ap.add_argument("--ctl-bin", default="build/bin/ccoordctl",
+                    help="ccoordctl for the drain and move faults")
     ap.add_argument("--plugin-dir", default="build/drivers")
     ap.add_argument("--nodes", type=int, default=4)
     ap.add_argument("--tasks", type=int, default=8)
