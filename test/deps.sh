@@ -1,7 +1,7 @@
 #!/bin/sh
 # test/deps.sh [build|test|galera]: makes sure the Debian packages are
 # installed that the build and `make demo` need (build: a compiler, libdbi
-# with its SQLite driver, libinih), or those and what the test suite needs
+# with its SQLite driver, libinih, tzdata for schedules' tz=), or those and what the test suite needs
 # (test, the default: the database servers and their drivers, cmocka,
 # valgrind, clang, faketime, openssl, mandoc, prometheus for promtool),
 # or those and what a Galera cluster needs (galera: galera-4, rsync for
@@ -20,7 +20,7 @@
 # leave no system database running.
 set -eu
 
-BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev"
+BUILD_PACKAGES="build-essential pkg-config libdbi-dev libdbd-sqlite3 libinih-dev tzdata"
 TEST_PACKAGES="libdbd-pgsql libdbd-mysql libcmocka-dev postgresql mariadb-server mandoc groff-base python3
 python3-pytest python3-setuptools python3-wheel python3-venv
 valgrind clang libclang-rt-14-dev faketime openssl prometheus"
