@@ -288,6 +288,34 @@ CCOORD_API int ccoord_task_complete(ccoord_node *node, const char *task);
 CCOORD_API int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state);
 
 /* ---------------------------------------------------------------------
+ * Scheduled tasks: the library fires a callback on the task's owner at
+ * each slot of a trigger, each slot once in the whole cluster (also
+ * across failover, pause/resume and clock jumps).  See
+ * ccoord_task_schedule(3).
+ */
+
+/* One fire of task's slot (ms since the epoch, UTC) with the task's fence,
+ * on the dispatcher (or the host's thread in host dispatch), one fire of
+ * a task at a time.  A long job checks ccoord_acquire_task() with its
+ * fence as it goes: when that says no, the cluster has given the task to
+ * another node (or paused it) and the job should stop.  Since: 1.1 */
+typedef void (*ccoord_fire_cb)(ccoord_node *node, const char *task, uint64_t fence,
+                               int64_t slot_ms, void *user_data);
+/* Registers task (as ccoord_task_register) with a trigger:
+ * "interval=MS[;count=N][;start=MS]", or "cron=EXPR[;tz=ZONE]" (Quartz
+ * syntax, seconds first), each with an optional ";misfire=once|skip|all"
+ * (default once) and, with all, ";max_catchup=N".  cb runs on the owner
+ * only, at each slot.  CCOORD_EINVAL for a bad trigger (ccoord_errmsg()
+ * names the part and what it allows), CCOORD_EMISUSE when task is
+ * scheduled already.  May be called before join.  Since: 1.1 */
+CCOORD_API int ccoord_task_schedule(ccoord_node *node, const char *task, const char *trigger,
+                                    ccoord_fire_cb cb, void *user_data);
+/* Stops firing task and unregisters it (as ccoord_task_unregister).  A
+ * fire in progress runs to its end.  CCOORD_ENOTFOUND when task is not
+ * scheduled on this node.  Since: 1.1 */
+CCOORD_API int ccoord_task_unschedule(ccoord_node *node, const char *task);
+
+/* ---------------------------------------------------------------------
  * Host dispatch: member and task callbacks on the host's own thread, for
  * hosts with an event loop (libuv, libevent, epoll, asyncio).  The
  * library keeps its own heartbeat thread in both modes.

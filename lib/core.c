@@ -282,7 +282,8 @@ static void fd_signal(ccoord_node *n, int readable)
 }
 
 /* Appends an event (ev_mu held; takes copy, freed on failure). */
-static void queue_locked(ccoord_node *n, int kind, int event, char *copy, uint64_t fence)
+static void queue_locked(ccoord_node *n, int kind, int event, char *copy, uint64_t fence,
+                         int64_t slot)
 {
     ccoord__events *q = &n->events;
     if (copy)
@@ -296,6 +297,7 @@ static void queue_locked(ccoord_node *n, int kind, int event, char *copy, uint64
     q->items[q->count].event = event;
     q->items[q->count].name = copy;
     q->items[q->count].fence = fence;
+    q->items[q->count].slot = slot;
     if (q->count++ == 0 && !n->ev_hold)
         fd_signal(n, 1);
     n->ev_queued++;
@@ -306,7 +308,15 @@ void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64
 {
     char *copy = ccoord__strdup(name ? name : "");
     pthread_mutex_lock(&n->ev_mu);
-    queue_locked(n, kind, event, copy, fence);
+    queue_locked(n, kind, event, copy, fence, 0);
+    pthread_mutex_unlock(&n->ev_mu);
+}
+
+void ccoord__queue_fire(ccoord_node *n, const char *task, uint64_t fence, int64_t slot)
+{
+    char *copy = ccoord__strdup(task);
+    pthread_mutex_lock(&n->ev_mu);
+    queue_locked(n, CCOORD__EV_FIRE, 0, copy, fence, slot);
     pthread_mutex_unlock(&n->ev_mu);
 }
 
@@ -318,7 +328,7 @@ static int queue_log(ccoord_node *n, int level, const char *msg)
     pthread_mutex_lock(&n->ev_mu);
     ok = (n->ev_running && !n->ev_stop) || n->host_dispatch;
     if (ok)
-        queue_locked(n, CCOORD__EV_LOG, level, ccoord__strdup(msg), 0);
+        queue_locked(n, CCOORD__EV_LOG, level, ccoord__strdup(msg), 0, 0);
     pthread_mutex_unlock(&n->ev_mu);
     return ok;
 }
@@ -381,6 +391,9 @@ static int deliver(ccoord_node *n, ccoord__events *batch)
             ran++;
         } else if (e->kind == CCOORD__EV_TASK && tcb) {
             tcb(n, e->event, e->name, e->fence, tud);
+            ran++;
+        } else if (e->kind == CCOORD__EV_FIRE && n->fire_hook) {
+            n->fire_hook(n, e->name, e->fence, e->slot);
             ran++;
         }
         free(e->name);

@@ -57,6 +57,8 @@ typedef struct ccoord__owned {
     int state;   /* CCOORD_TASK_* as stored */
     int granted; /* ASSIGNED queued and REVOKED not yet */
     int give_up; /* as read: being moved elsewhere, or this node is drained */
+    long long last_slot; /* as read: the last slot its schedule fired; -1 none */
+    long long fires;     /* as read: how many fired */
 } ccoord__owned;
 
 /* An event waiting for the dispatcher. */
@@ -65,8 +67,9 @@ typedef struct ccoord__event {
     int event;
     char *name;
     uint64_t fence;
+    int64_t slot; /* CCOORD__EV_FIRE */
 } ccoord__event;
-enum { CCOORD__EV_MEMBER = 0, CCOORD__EV_TASK = 1, CCOORD__EV_LOG = 2 };
+enum { CCOORD__EV_MEMBER = 0, CCOORD__EV_TASK = 1, CCOORD__EV_LOG = 2, CCOORD__EV_FIRE = 3 };
 
 typedef struct ccoord__events {
     ccoord__event *items;
@@ -183,6 +186,15 @@ struct ccoord_node {
     ccoord_task_cb task_cb;
     void *task_ud;
 
+    /* ---- schedule.c (mu; its thread waits on sched_cond with mu) */
+    ccoord__map *schedules; /* task -> its schedule */
+    pthread_cond_t sched_cond;
+    pthread_t sched_thread;
+    int sched_running, sched_stop;
+    /* delivers a fire (set by schedule.c; core.c calls it for
+     * CCOORD__EV_FIRE on the dispatcher, no lock held) */
+    void (*fire_hook)(ccoord_node *n, const char *task, uint64_t fence, int64_t slot);
+
     /* ---- core.c: the log sink (log_mu) */
     pthread_mutex_t log_mu;
     ccoord_log_cb log_cb;
@@ -238,6 +250,9 @@ void ccoord__unlock(ccoord_node *n);
 /* Queues an event (any lock but ev_mu and log_mu may be held): the
  * dispatcher delivers it after those queued before it. */
 void ccoord__queue(ccoord_node *n, int kind, int event, const char *name, uint64_t fence);
+/* Queues a fire of task's slot with fence (schedule.c): delivered through
+ * n->fire_hook. */
+void ccoord__queue_fire(ccoord_node *n, const char *task, uint64_t fence, int64_t slot);
 /* While on, events wait in the queue: neither the dispatcher nor
  * ccoord_dispatch delivers them, and the event fd does not become
  * readable.  ccoord_join holds them until it returns, so no callback runs

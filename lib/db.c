@@ -782,7 +782,8 @@ int ccoord__schema_sql(int dialect, const char *p, size_t i, ccoord__buf *o)
         ccoord__buf_addf(o,
                          "CREATE TABLE IF NOT EXISTS %stasks (group_id %s NOT NULL, "
                          "name %s NOT NULL, owner %s NULL, epoch BIGINT NOT NULL, "
-                         "state VARCHAR(16) NOT NULL, move_to %s NULL, PRIMARY KEY (group_id, name)%s)%s",
+                         "state VARCHAR(16) NOT NULL, move_to %s NULL, last_slot BIGINT NULL, "
+                         "fires BIGINT NOT NULL DEFAULT 0, PRIMARY KEY (group_id, name)%s)%s",
                          p, key, key, key, key,
                          dialect == CCOORD__MYSQL ? ", INDEX (group_id, owner)" : "", tail);
         break;
@@ -898,7 +899,9 @@ static int migrate_1_to_2(ccoord__db *db)
 /* Schema 2 to 3 (under the schema lock): a member row says whether the
  * member is drained (ccoordctl drain: it gives its tasks up and gets no
  * new ones), a task row where it is being moved (ccoordctl move and
- * rebalancing: its owner gives it up, the leader places it there). */
+ * rebalancing: its owner gives it up, the leader places it there), the
+ * last slot of its schedule that fired and how many fired
+ * (ccoord_task_schedule: one fire per slot, cluster-wide). */
 /* 1 when table p<table> has column, 0 when not, <0 on error: the
  * migration adds only what is missing (a table CREATE TABLE IF NOT EXISTS
  * just made has it already, and MySQL's DDL commits at once, so a
@@ -924,7 +927,9 @@ static int migrate_2_to_3(ccoord__db *db)
     static const struct {
         const char *table, *column, *type;
     } add[] = {{"members", "drained", "INT NOT NULL DEFAULT 0"},
-               {"tasks", "move_to", "VARCHAR(190) NULL"}};
+               {"tasks", "move_to", "VARCHAR(190) NULL"},
+               {"tasks", "last_slot", "BIGINT NULL"},
+               {"tasks", "fires", "BIGINT NOT NULL DEFAULT 0"}};
     const char *p = db->s->table_prefix;
     ccoord__buf b;
     size_t i;

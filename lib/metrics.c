@@ -204,6 +204,14 @@ int ccoord_metrics(ccoord_node *node, char **ret_text)
     metric_u(&s, "ccoord_self_evictions_total", "counter",
              "Times this node found its own member row evicted (it rejoined).",
              ccoord__counted(&st->self_evictions));
+    metric_u(&s, "ccoord_fires_total", "counter",
+             "Schedule slots this node fired (ccoord_task_schedule), each recorded once in "
+             "the cluster.", ccoord__counted(&st->fires));
+    metric_u(&s, "ccoord_late_fires_total", "counter",
+             "Fires that started more than the grace after their slot (an outage, a failover, "
+             "a fire that overran the next slot).", ccoord__counted(&st->late_fires));
+    metric_u(&s, "ccoord_skipped_slots_total", "counter",
+             "Slots the misfire policy did not fire.", ccoord__counted(&st->skipped_slots));
     metric_u(&s, "ccoord_db_connects_total", "counter",
              "Database connections made, both of the node's (more than two: reconnects).",
              (unsigned long long)atomic_load(&node->bg_db.connects) +

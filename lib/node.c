@@ -4,6 +4,7 @@
  * through the subsystems' headers; nothing below calls up into it.
  */
 #include "loop.h"
+#include "schedule.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -175,9 +176,13 @@ int ccoord_node_new(const ccoord_config *config, ccoord_node **ret_node)
     rc = node_identity(cfg, n);
     if (!rc) {
         node_sync_init(n);
-        rc = node_resources(cfg, n);
-        if (rc)
+        rc = ccoord__sched_init(n);
+        if (!rc)
+            rc = node_resources(cfg, n);
+        if (rc) {
+            ccoord__sched_free(n);
             node_sync_destroy(n);
+        }
     }
     if (rc) {
         node_identity_free(n);
@@ -451,7 +456,9 @@ void ccoord_node_free(ccoord_node *node)
     }
     ccoord__loop_stop(node);
     ccoord__resolve_stop(node);
-    ccoord__dispatch_stop(node);
+    ccoord__sched_stop(node);
+    ccoord__dispatch_stop(node); /* a fire still queued runs here: schedules live on */
+    ccoord__sched_free(node);
     ccoord__db_destroy(&node->bg_db);
     ccoord__db_destroy(&node->api_db);
     ccoord__resolver_unload(node->resolver);

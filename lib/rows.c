@@ -547,7 +547,8 @@ int ccoord__row_tasks_owned(ccoord__db *db, const char *owner, dbi_result *ret)
 {
     ccoord__buf b;
     ccoord__buf_init(&b);
-    ccoord__buf_addf(&b, "SELECT name, epoch, state, move_to FROM %stasks", prefix(db));
+    ccoord__buf_addf(&b, "SELECT name, epoch, state, move_to, last_slot, fires FROM %stasks",
+                     prefix(db));
     return run(db, where_group_and(db, &b, "owner", owner), &b, "read own tasks", ret, NULL);
 }
 
@@ -585,8 +586,8 @@ static int read_group_rows(ccoord__db *db, const char *cols, const char *table,
 
 int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret)
 {
-    return read_group_rows(db, "name, owner, epoch, state, move_to", "tasks", "name",
-                           "read tasks", ret);
+    return read_group_rows(db, "name, owner, epoch, state, move_to, last_slot, fires", "tasks",
+                           "name", "read tasks", ret);
 }
 
 int ccoord__row_registrations_all(ccoord__db *db, dbi_result *ret)
@@ -727,6 +728,34 @@ int ccoord__row_task_move(ccoord__db *db, const char *task, const char *to, cons
     }
     ccoord__buf_addf(&b, " AND epoch = %lld", epoch);
     return run(db, rc, &b, "move task", NULL, ret_rows);
+}
+
+int ccoord__row_task_fire(ccoord__db *db, const char *task, const char *owner, long long epoch,
+                          long long slot, long long count, long long grace_ms,
+                          unsigned long long *ret_rows)
+{
+    ccoord__buf b;
+    int rc;
+    ccoord__buf_init(&b);
+    ccoord__buf_addf(&b, "UPDATE %stasks SET last_slot = %lld, fires = fires + 1", prefix(db),
+                     slot);
+    rc = where_group_and(db, &b, "name", task);
+    ccoord__buf_add(&b, " AND owner = ");
+    if (!rc)
+        rc = q(db, &b, owner);
+    ccoord__buf_addf(&b, " AND epoch = %lld AND state = 'ACTIVE' AND (last_slot IS NULL OR "
+                         "last_slot < %lld)", epoch, slot);
+    if (count > 0)
+        ccoord__buf_addf(&b, " AND fires < %lld", count);
+    /* not a slot in the server's future: a node whose clock runs ahead
+     * must not record slots that every other node would then wait for */
+    if (db->dialect == CCOORD__PGSQL)
+        ccoord__buf_addf(&b, " AND %lld <= EXTRACT(EPOCH FROM clock_timestamp()) * 1000 + %lld",
+                         slot, grace_ms);
+    else if (db->dialect == CCOORD__MYSQL)
+        ccoord__buf_addf(&b, " AND %lld <= UNIX_TIMESTAMP(NOW(3)) * 1000 + %lld", slot,
+                         grace_ms);
+    return run(db, rc, &b, "record a fire", NULL, ret_rows);
 }
 
 int ccoord__row_member_drain(ccoord__db *db, const char *node_id, int drained,

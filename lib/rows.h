@@ -125,11 +125,13 @@ int ccoord__row_tasks_create(ccoord__db *db, const char *const *names, size_t co
 /* Inserts, unless present, node_id's registrations of names [0, count). */
 int ccoord__row_registrations_insert(ccoord__db *db, const char *node_id,
                                      const char *const *names, size_t count);
-/* The tasks owned by owner: name, epoch, state, move_to. */
+/* The tasks owned by owner: name, epoch, state, move_to, last_slot,
+ * fires. */
 int ccoord__row_tasks_owned(ccoord__db *db, const char *owner, dbi_result *ret);
 /* The state of task: CCOORD_TASK_*; CCOORD_ENOTFOUND when no such task. */
 int ccoord__row_task_state(ccoord__db *db, const char *task, int *ret_state);
-/* Every task of the group (name, owner, epoch, state, move_to), by name; for
+/* Every task of the group (name, owner, epoch, state, move_to, last_slot,
+ * fires), by name; for
  * ccoordctl, which reads the cluster from the database alone. */
 int ccoord__row_tasks_all(ccoord__db *db, dbi_result *ret);
 /* Every registration of the group (name, node_id), by name and node. */
@@ -168,6 +170,15 @@ int ccoord__row_tasks_assign(ccoord__db *db, const char *member, const char *con
  * placement clears move_to, as does a state change). */
 int ccoord__row_task_move(ccoord__db *db, const char *task, const char *to, const char *owner,
                           long long epoch, unsigned long long *ret_rows);
+/* A fire of a schedule's slot (ms since the epoch), by compare-and-set:
+ * last_slot = slot, fires + 1 where owner and epoch are as the fire's
+ * fence says, the task is ACTIVE, no slot as late has fired, (count > 0)
+ * fewer than count have, and (servers) the slot is not more than grace_ms
+ * ahead of the server's clock.  *ret_rows 1: this slot fires, nowhere
+ * else ever. */
+int ccoord__row_task_fire(ccoord__db *db, const char *task, const char *owner, long long epoch,
+                          long long slot, long long count, long long grace_ms,
+                          unsigned long long *ret_rows);
 /* Sets or clears the drained flag of node_id's member row. */
 int ccoord__row_member_drain(ccoord__db *db, const char *node_id, int drained,
                              unsigned long long *ret_rows);

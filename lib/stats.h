@@ -34,6 +34,9 @@ typedef struct ccoord__stats {
     _Atomic unsigned long long lease_lapses;       /* leases found lapsed */
     _Atomic unsigned long long evictions;          /* members this node evicted */
     _Atomic unsigned long long self_evictions;     /* this node found itself evicted */
+    _Atomic unsigned long long fires;              /* schedule slots fired here */
+    _Atomic unsigned long long late_fires;         /* ... more than the grace after the slot */
+    _Atomic unsigned long long skipped_slots;      /* slots the misfire policy did not fire */
     ccoord__hist heartbeat;                        /* successful heartbeats' round trip */
     ccoord__hist resolution;                       /* resolution passes, read to write */
 } ccoord__stats;

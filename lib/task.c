@@ -61,7 +61,7 @@ int ccoord__tasks_write_registrations(ccoord_node *n, ccoord__db *db)
     return rc;
 }
 
-static int check_task(ccoord_node *n, const char *fn, const char *task)
+int ccoord__task_check(ccoord_node *n, const char *fn, const char *task)
 {
     if (!n)
         return CCOORD_EINVAL;
@@ -82,8 +82,8 @@ static int check_task(ccoord_node *n, const char *fn, const char *task)
  * back for a conflict (a Galera certification conflict, say), and once
  * more on a fresh connection after a connection-level failure.  Fills
  * errmsg on failure. */
-static int api_call(ccoord_node *n, const char *fn, const char *task,
-                    int (*f)(ccoord_node *, ccoord__db *, const char *, void *), void *arg)
+int ccoord__task_api_call(ccoord_node *n, const char *fn, const char *task,
+                          int (*f)(ccoord_node *, ccoord__db *, const char *, void *), void *arg)
 {
     int rc, tries = 0;
     pthread_mutex_lock(&n->api_mu);
@@ -108,7 +108,7 @@ static int do_register(ccoord_node *n, ccoord__db *db, const char *task, void *a
 
 int ccoord_task_register(ccoord_node *node, const char *task)
 {
-    int existed, rc = check_task(node, "ccoord_task_register", task);
+    int existed, rc = ccoord__task_check(node, "ccoord_task_register", task);
     if (rc)
         return rc;
     ccoord__lock(node);
@@ -119,7 +119,7 @@ int ccoord_task_register(ccoord_node *node, const char *task)
         return rc;
     if (!ccoord__joined(node))
         return CCOORD_OK; /* written at join */
-    rc = api_call(node, "ccoord_task_register", task, do_register, NULL);
+    rc = ccoord__task_api_call(node, "ccoord_task_register", task, do_register, NULL);
     if (rc == CCOORD_OK) {
         ccoord__wake(node);
     } else if (!existed) {
@@ -181,7 +181,7 @@ static void drop_owned(ccoord_node *n, const char *task)
 
 int ccoord_task_unregister(ccoord_node *node, const char *task)
 {
-    int rc = check_task(node, "ccoord_task_unregister", task), was, joined;
+    int rc = ccoord__task_check(node, "ccoord_task_unregister", task), was, joined;
     if (rc)
         return rc;
     ccoord__lock(node);
@@ -197,7 +197,7 @@ int ccoord_task_unregister(ccoord_node *node, const char *task)
                             node->id);
     if (!joined)
         return CCOORD_OK;
-    rc = api_call(node, "ccoord_task_unregister", task, do_unregister, NULL);
+    rc = ccoord__task_api_call(node, "ccoord_task_unregister", task, do_unregister, NULL);
     ccoord__lock(node);
     release_end_locked(node);
     ccoord__unlock(node);
@@ -387,6 +387,8 @@ static int read_owned(ccoord_node *n, ccoord__db *db, int drained, ccoord__map *
         o->state = ccoord__task_state_of(ccoord__res_str(r, 3));
         o->give_up = drained || (!ccoord__res_null(r, 4) &&
                                  strcmp(ccoord__res_str(r, 4), n->id) != 0);
+        o->last_slot = ccoord__res_null(r, 5) ? -1 : ccoord__res_ll(r, 5);
+        o->fires = ccoord__res_ll(r, 6);
     }
     dbi_result_free(r);
     if (rc) {
@@ -458,6 +460,9 @@ static void grant_new(ccoord_node *n, ccoord__map *fresh, char ***stray, size_t 
             continue;
         }
         o->granted = 1;
+        /* a schedule of it may have slots due now */
+        if (n->sched_running)
+            pthread_cond_broadcast(&n->sched_cond);
         ccoord__queue(n, CCOORD__EV_TASK, CCOORD_TASK_ASSIGNED, name, o->fence);
         ccoord__log_locked(n, CCOORD_LOG_INFO, "Task scheduled: [%s][%s].", n->s.task_group,
                            name);
@@ -601,7 +606,7 @@ static int change_state(ccoord_node *node, const char *fn, const char *task, int
 {
     struct state_change sc = {to, 0};
     static const char *done[] = {"", "resumed", "paused", "completed"};
-    int rc = check_task(node, fn, task);
+    int rc = ccoord__task_check(node, fn, task);
     if (rc)
         return rc;
     if (!ccoord__joined(node))
@@ -611,7 +616,7 @@ static int change_state(ccoord_node *node, const char *fn, const char *task, int
         release_begin_locked(node);
         ccoord__unlock(node);
     }
-    rc = api_call(node, fn, task, do_change, &sc);
+    rc = ccoord__task_api_call(node, fn, task, do_change, &sc);
     if (to != CCOORD_TASK_ACTIVE) {
         /* This node stops running it at once, before the next poll. */
         ccoord__owned *o;
@@ -662,7 +667,7 @@ static int do_read_state(ccoord_node *n, ccoord__db *db, const char *task, void 
 
 int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state)
 {
-    int st = 0, rc = check_task(node, "ccoord_task_state", task);
+    int st = 0, rc = ccoord__task_check(node, "ccoord_task_state", task);
     if (rc)
         return rc;
     if (!ret_state)
@@ -670,7 +675,7 @@ int ccoord_task_state(ccoord_node *node, const char *task, int *ret_state)
     if (!ccoord__joined(node))
         return ccoord__fail(node, CCOORD_ENOTJOINED, "ccoord_task_state: node %s has not joined",
                             node->id);
-    rc = api_call(node, "ccoord_task_state", task, do_read_state, &st);
+    rc = ccoord__task_api_call(node, "ccoord_task_state", task, do_read_state, &st);
     if (rc == CCOORD_ENOTFOUND)
         return ccoord__fail(node, rc, "ccoord_task_state: no task named %s in group %s", task,
                             node->s.group_id);

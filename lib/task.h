@@ -9,6 +9,14 @@
 
 #include "core.h"
 
+/* CCOORD_OK when task is a valid name and node n usable (not NULL, not
+ * a forked child's copy); otherwise the status, with errmsg naming fn. */
+int ccoord__task_check(ccoord_node *n, const char *fn, const char *task);
+/* Runs f on the API connection (api_mu held): again when the server
+ * rolled it back for a conflict, once more on a fresh connection after a
+ * connection-level failure; errmsg names fn and task on failure. */
+int ccoord__task_api_call(ccoord_node *n, const char *fn, const char *task,
+                          int (*f)(ccoord_node *, ccoord__db *, const char *, void *), void *arg);
 /* Writes the registered tasks' rows (join, rejoin).  Takes mu. */
 int ccoord__tasks_write_registrations(ccoord_node *n, ccoord__db *db);
 /* Re-reads the tasks this node owns and updates the ownership table:

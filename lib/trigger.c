@@ -43,13 +43,13 @@ static int whole(const char *v, long long lo, long long hi, long long *ret)
 }
 
 static const char KEYS[] = "interval=MS, cron=EXPR, tz=ZONE, count=N, start=MS, "
-                           "misfire=once|skip|all, max_catchup=N, separated by ';'";
+                           "misfire=once|skip|all, max_catchup=N, grace=MS, separated by ';'";
 
 /* One "key=value" part (trimmed, in buf). */
 static int part(tparse *p, ccoord__trigger *t, char *kv, unsigned *seen)
 {
     static const char *const keys[] = {"interval", "cron", "tz", "count", "start",
-                                       "misfire", "max_catchup"};
+                                       "misfire", "max_catchup", "grace"};
     char *eq = strchr(kv, '='), *v, shown[160];
     long long x = 0;
     unsigned k;
@@ -111,6 +111,12 @@ static int part(tparse *p, ccoord__trigger *t, char *kv, unsigned *seen)
         else
             return refuse(p, shown, "not a misfire policy", "misfire=once, skip or all");
         return CCOORD_OK;
+    case 7:
+        if (whole(v, 1, 86400000, &x))
+            return refuse(p, shown, "not a whole number of ms in range",
+                          "grace=1 to grace=86400000");
+        t->grace_ms = x;
+        return CCOORD_OK;
     default:
         if (whole(v, 1, 1000000, &x))
             return refuse(p, shown, "not a whole number in range",
@@ -139,6 +145,7 @@ int ccoord__trigger_parse(const char *text, ccoord__trigger *t, char *err, size_
     int rc = CCOORD_OK;
     memset(t, 0, sizeof *t);
     t->max_catchup = 100;
+    t->grace_ms = 1000;
     if (!text || !*text || strlen(text) > 1000)
         return refuse(&p, "the whole", "empty or longer than 1000 bytes", KEYS);
     if (!(buf = ccoord__strdup(text)) || !(t->text = ccoord__strdup(text))) {

@@ -13,6 +13,9 @@
  *   start=MS          no slot before MS (ms since the epoch)
  *   misfire=once|skip|all   what a late start does (default once)
  *   max_catchup=N     misfire=all: at most N late fires in a row (default 100)
+ *   grace=MS          a fire that starts within MS of its slot is on time,
+ *                     later is a misfire (1 to 86400000, default 1000; as
+ *                     Quartz's misfireThreshold, per trigger)
  *
  * Parts are separated by ';', each key once, in any order; blanks around
  * a part are ignored.
@@ -32,6 +35,7 @@ typedef struct ccoord__trigger {
     int64_t start_ms; /* 0: none */
     int misfire;
     long max_catchup;
+    int64_t grace_ms;
     ccoord__cron cron;
     ccoord__tz *tz;   /* NULL: UTC */
     char *text;       /* as given, for log lines */

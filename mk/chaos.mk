@@ -11,7 +11,8 @@
 # test/run-tests.sh or with another checkout's run.  The run directory
 # (node logs, fault log, verdict) is kept when a run fails and is printed.
 # Other knobs: CHAOS_NODES (4), CHAOS_TASKS (8), CHAOS_INTERVAL (200 ms),
-# CHAOS_BACKENDS ("sqlite3 pgsql"), CHAOS_ARGS (more chaos.py options).
+# CHAOS_BACKENDS ("sqlite3 pgsql"), CHAOS_SCHEDULE (interval=150: every
+# task scheduled, no slot fired twice), CHAOS_ARGS (more chaos.py options).
 
 CHAOS_NODE         := build/test/chaos-node
 CHAOS_FAULTS       ?= 1000
@@ -23,6 +24,9 @@ CHAOS_INTERVAL     ?= 200
 CHAOS_BACKENDS     ?= sqlite3 pgsql
 CHAOS_PG_PORT      ?= 54339
 CHAOS_MYSQL_PORT   ?= 33079
+# every task is scheduled with this trigger and the checker's (f) checks
+# that no slot fires twice (empty: plain registrations)
+CHAOS_SCHEDULE     ?= interval=150
 CHAOS_ARGS         ?=
 
 $(CHAOS_NODE): test/chaos/node.c include/clustercoord.h build/$(NAME).a
@@ -33,7 +37,8 @@ tests: $(CHAOS_NODE)
 
 CHAOS_RUN = CHAOS_PG_PORT=$(CHAOS_PG_PORT) CHAOS_MYSQL_PORT=$(CHAOS_MYSQL_PORT) \
 	sh test/chaos/run.sh --nodes $(CHAOS_NODES) --tasks $(CHAOS_TASKS) \
-	  --interval $(CHAOS_INTERVAL) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) $(CHAOS_ARGS)
+	  --interval $(CHAOS_INTERVAL) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
+	  $(if $(CHAOS_SCHEDULE),--schedule $(CHAOS_SCHEDULE)) $(CHAOS_ARGS)
 
 chaos: all $(CHAOS_NODE)
 	$(CHAOS_RUN) --faults $(CHAOS_FAULTS) --backends "$(CHAOS_BACKENDS)"

@@ -65,6 +65,7 @@ VALGRIND_BACKENDS_node_dispatch   ?= sqlite3
 VALGRIND_BACKENDS_node_safety     ?= pgsql
 VALGRIND_BACKENDS_node_metrics    ?= sqlite3
 VALGRIND_BACKENDS_node_ctl        ?= sqlite3
+VALGRIND_BACKENDS_node_schedule   ?= sqlite3
 VALGRIND_FULL ?=
 # $(call vg_backends,PROGRAM): the line that narrows PROGRAM's backends
 vg_backends = $(if $(VALGRIND_FULL),,$(if $(VALGRIND_BACKENDS_$(notdir $(1))),export CCOORD_TEST_BACKENDS=$(VALGRIND_BACKENDS_$(notdir $(1)))))

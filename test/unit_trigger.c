@@ -66,8 +66,9 @@ static void test_trigger_slots(void **state)
         assert_int_equal(next(&t, 0), noon + 86400000); /* not noon: before the start */
         ccoord__trigger_free(&t);
     }
-    t = parse_ok("interval=100;misfire=all;max_catchup=7");
+    t = parse_ok("interval=100;misfire=all;max_catchup=7;grace=50");
     assert_int_equal(t.max_catchup, 7);
+    assert_int_equal(t.grace_ms, 50);
     ccoord__trigger_free(&t);
     /* a cron year range that ended has no slot */
     {
@@ -103,6 +104,7 @@ static void test_trigger_errors_name_the_part(void **state)
         {"cron=0 0 12 * * ?;tz=Mars/Base", "tz=Mars/Base: time zone Mars/Base"},
         {"cron=0 0 12 * * ?;tz=../../etc/passwd", "is not a time zone name"},
         {"interval=5000;start=-1", "start=-1: not ms since the epoch"},
+        {"interval=5000;grace=0", "grace=0: not a whole number of ms in range"},
     };
     size_t i;
     (void)state;

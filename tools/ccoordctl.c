@@ -9,8 +9,9 @@
  *   members   id, host, join order, heartbeat counter, whether the counter
  *             moved during a short watch, drained, the leader flag
  *   leader    the leader and its term
- *   tasks     name, owner, fence, state, where it is being moved, the nodes
- *             that registered it
+ *   tasks     name, owner, fence, state, where it is being moved, the last
+ *             slot its schedule fired and how many, the nodes that
+ *             registered it
  *   status    all of the above
  *   pause TASK | resume TASK | complete TASK   as ccoord_task_pause(3)...
  *   drain NODE | undrain NODE   the node gives its tasks up and gets no new
@@ -24,6 +25,7 @@
  * archive), so its SQL is the library's own (lib/rows.c).
  */
 #include "config.h"
+#include "cron.h"
 #include "db.h"
 #include "rows.h"
 #include "taskstate.h"
@@ -208,6 +210,7 @@ typedef struct task_row {
     char **nodes; /* the nodes that registered it */
     size_t nnodes;
     long long epoch;
+    long long last_slot, fires; /* its schedule: the last slot fired (-1 none), how many */
 } task_row;
 
 static void tasks_free(task_row *t, size_t n)
@@ -268,6 +271,8 @@ static int read_tasks(ccoord__db *db, task_row **ret, size_t *ret_count)
         t[n].epoch = ccoord__res_ll(r, 3);
         t[n].state = dup_or_empty(ccoord__res_str(r, 4));
         t[n].move_to = dup_or_empty(ccoord__res_null(r, 5) ? NULL : ccoord__res_str(r, 5));
+        t[n].last_slot = ccoord__res_null(r, 6) ? -1 : ccoord__res_ll(r, 6);
+        t[n].fires = ccoord__res_ll(r, 7);
         n++;
         if (!t[n - 1].name || !t[n - 1].owner || !t[n - 1].state || !t[n - 1].move_to ||
             ccoord__map_put(index, t[n - 1].name, (void *)(uintptr_t)n, NULL))
@@ -309,6 +314,11 @@ static void print_tasks(const task_row *t, size_t n, int json)
             json_str(t[i].state);
             fputs(",\"move_to\":", stdout);
             json_str_or_null(t[i].move_to);
+            if (t[i].last_slot >= 0)
+                printf(",\"last_slot\":%lld", t[i].last_slot);
+            else
+                fputs(",\"last_slot\":null", stdout);
+            printf(",\"fires\":%lld", t[i].fires);
             fputs(",\"registered\":[", stdout);
             for (k = 0; k < t[i].nnodes; k++) {
                 if (k)
@@ -328,12 +338,20 @@ static void print_tasks(const task_row *t, size_t n, int json)
         if (strlen(t[i].move_to) > mw)
             mw = strlen(t[i].move_to);
     }
-    printf("%-*s  %-*s  %8s  %-9s  %-*s  %s\n", (int)w, "NAME", (int)ow, "OWNER", "FENCE",
-           "STATE", (int)mw, "MOVING TO", "REGISTERED");
+    printf("%-*s  %-*s  %8s  %-9s  %-*s  %-24s  %s\n", (int)w, "NAME", (int)ow, "OWNER",
+           "FENCE", "STATE", (int)mw, "MOVING TO", "LAST SLOT (FIRES)", "REGISTERED");
     for (i = 0; i < n; i++) {
-        printf("%-*s  %-*s  %8lld  %-9s  %-*s  ", (int)w, t[i].name, (int)ow,
+        char slot[64] = "-";
+        if (t[i].last_slot >= 0) {
+            ccoord__civil c;
+            ccoord__utc_to_civil(t[i].last_slot / 1000, &c);
+            snprintf(slot, sizeof slot, "%04d-%02d-%02dT%02d:%02d:%02dZ (%lld)", c.year % 10000,
+                     c.month % 100, c.day % 100, c.hour % 100, c.min % 100, c.sec % 100,
+                     t[i].fires);
+        }
+        printf("%-*s  %-*s  %8lld  %-9s  %-*s  %-24s  ", (int)w, t[i].name, (int)ow,
                *t[i].owner ? t[i].owner : "-", t[i].epoch, t[i].state, (int)mw,
-               *t[i].move_to ? t[i].move_to : "-");
+               *t[i].move_to ? t[i].move_to : "-", slot);
         for (k = 0; k < t[i].nnodes; k++)
             printf("%s%s", k ? "," : "", t[i].nodes[k]);
         puts(t[i].nnodes ? "" : "-");

@@ -10,10 +10,10 @@
  *   (clustercoord.conf(5)); the server's own settings are options, because
  *   the library refuses keys it does not know; or, with --mi-config, a WSO2
  *   Micro Integrator deployment.toml as it is (ccoord_config_load_mi(3));
- * - registers the task "sample-task", joins the cluster and runs the task
- *   every --task-interval-ms (default 5000) while, and only while,
- *   ccoord_acquire_task() says this node owns it: one log line per run
- *   with the fencing token;
+ * - schedules the task "sample-task" every --task-interval-ms (default
+ *   5000; ccoord_task_schedule(3): the library fires it on the node that
+ *   owns it, each slot once in the cluster), joins the cluster and logs one
+ *   line per run with the slot and the fencing token;
  * - serves GET / and GET /status on 127.0.0.1:--http-port (default 8081,
  *   0 picks a free port and logs it) as JSON for load-balancer health
  *   checks: this node, the leader, the members, the tasks it owns; and
@@ -22,7 +22,10 @@
  *
  * One thread of its own: an epoll loop over a signalfd, a wake-up pipe
  * written by the library's task callback, the listening socket and the
- * HTTP connections.  No dependency besides libclustercoord and libc.
+ * HTTP connections; the fires run on the library's dispatcher thread.  No
+ * dependency besides libclustercoord and libc.  (examples/host_loop shows
+ * a host that asks ccoord_acquire_task() before each run of its own
+ * timer instead.)
  *
  * Exit status: 0 after a graceful leave, 1 on a run-time failure (join,
  * socket, leave), 2 on a usage or configuration error.
@@ -38,6 +41,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <stdatomic.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -252,9 +256,8 @@ typedef struct server {
     int wake[2];            /* the task callback writes, the loop reads */
     int port;
     long interval_ms;
-    int scheduled;          /* this node runs the task now */
-    int64_t next_run_ms;
-    unsigned long long runs;
+    int scheduled;          /* this node runs the task now (loop thread) */
+    _Atomic unsigned long long runs; /* fires (dispatcher thread) */
     conn conns[MAX_CONNS];
 } server;
 
@@ -277,39 +280,28 @@ static void task_changed(ccoord_node *node, int event, const char *task, uint64_
 
 /* ---- the task ---------------------------------------------------------- */
 
-/* The work itself.  A real server would pass fence on to whatever the
- * task writes to, so a late write of a former owner can be refused. */
-static void run_task(server *s, uint64_t fence)
+/* The work itself, at each slot, on the owner only (library's dispatcher
+ * thread).  A real server would pass fence on to whatever the task writes
+ * to, so a late write of a former owner can be refused, and a long run
+ * would check ccoord_acquire_task() with it as it goes. */
+static void run_task(ccoord_node *node, const char *task, uint64_t fence, int64_t slot_ms,
+                     void *user_data)
 {
-    s->runs++;
-    logf_(CCOORD_LOG_INFO, "%s ran (fence %" PRIu64 ", run %llu on this node)", TASK_NAME,
-          fence, s->runs);
+    server *s = user_data;
+    unsigned long long run = atomic_fetch_add(&s->runs, 1) + 1;
+    (void)node;
+    logf_(CCOORD_LOG_INFO, "%s ran (fence %" PRIu64 ", slot %" PRId64 ", run %llu on this node)",
+          task, fence, slot_ms, run);
 }
 
-/* Called on every loop turn: cheap, answered from the library's memory. */
+/* Called on every loop turn: cheap, answered from the library's memory.
+ * Only for the log lines; the library runs the task. */
 static void drive_task(server *s)
 {
-    uint64_t fence = 0;
-    int64_t now = now_ms();
-    int rc = ccoord_acquire_task(s->node, TASK_NAME, &fence);
-    if (rc != CCOORD_OK) {
-        if (s->scheduled)
-            logf_(CCOORD_LOG_INFO, "%s stopped on this node: %s", TASK_NAME,
-                  ccoord_strerror(rc));
-        s->scheduled = 0;
-        return;
-    }
-    if (!s->scheduled) {
-        /* Like a Quartz simple trigger: fire at once, then every interval. */
-        s->scheduled = 1;
-        s->next_run_ms = now;
-    }
-    if (now >= s->next_run_ms) {
-        run_task(s, fence);
-        s->next_run_ms += s->interval_ms;
-        if (s->next_run_ms <= now) /* fell behind (stopped process): no burst */
-            s->next_run_ms = now + s->interval_ms;
-    }
+    int rc = ccoord_acquire_task(s->node, TASK_NAME, NULL);
+    if (rc != CCOORD_OK && s->scheduled)
+        logf_(CCOORD_LOG_INFO, "%s stopped on this node: %s", TASK_NAME, ccoord_strerror(rc));
+    s->scheduled = rc == CCOORD_OK;
 }
 
 /* ---- HTTP status --------------------------------------------------------- */
@@ -356,7 +348,7 @@ static int build_status(server *s, sbuf *b)
         sb_json_str(b, tasks[i]);
         sb_printf(b, ",\"fence\":%" PRIu64 "}", fence);
     }
-    sb_printf(b, "],\"task_runs\":%llu,\"library_version\":", s->runs);
+    sb_printf(b, "],\"task_runs\":%llu,\"library_version\":", atomic_load(&s->runs));
     sb_json_str(b, ccoord_version());
     sb_puts(b, "}\n");
 
@@ -625,8 +617,6 @@ static int event_loop(server *s)
 
         drive_task(s);
         now = now_ms();
-        if (s->scheduled && s->next_run_ms - now < wait_ms)
-            wait_ms = s->next_run_ms > now ? s->next_run_ms - now : 0;
         for (i = 0; i < MAX_CONNS; i++) {
             if (s->conns[i].fd < 0)
                 continue;
@@ -837,9 +827,13 @@ int main(int argc, char **argv)
     }
 
     ccoord_on_task_change(s->node, task_changed, s);
-    rc = ccoord_task_register(s->node, TASK_NAME);
+    {
+        char trigger[64];
+        snprintf(trigger, sizeof trigger, "interval=%ld", s->interval_ms);
+        rc = ccoord_task_schedule(s->node, TASK_NAME, trigger, run_task, s);
+    }
     if (rc != CCOORD_OK) {
-        logf_(CCOORD_LOG_ERROR, "cannot register task %s: %s: %s", TASK_NAME,
+        logf_(CCOORD_LOG_ERROR, "cannot schedule task %s: %s: %s", TASK_NAME,
               ccoord_strerror(rc), ccoord_errmsg(s->node));
         status = 1;
         goto out;

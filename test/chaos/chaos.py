@@ -70,6 +70,9 @@ harness's own fault log):
       task had an owner during the last second.
   (e) every process that was not SIGKILLed exits 0 on SIGTERM (dups: 3),
       within 20 s; no process dies on its own.
+  (f) with --schedule: no slot of a task fires twice in any process, and
+      in slot order the fences never go back (the slot's compare-and-set
+      on the fence is what makes both hold).
 
 Exit status: 0 all checks passed, 1 a violation, 2 the harness failed.
 """
@@ -226,6 +229,8 @@ class Harness:
         a = self.a
         args = [a.node_bin, "--id", p.node_id, "--log", p.log, "--state", p.state,
                 "--tasks", str(a.tasks), "--poll-ms", str(a.poll_ms)]
+        if a.schedule:
+            args += ["--schedule", a.schedule]
         for s in self.settings + self.dsn_settings[p.slot % len(self.dsn_settings)]:
             args += ["--set", s]
         if a.selftest and p.slot == a.nodes - 1:
@@ -1061,6 +1066,36 @@ def parse_logs(h):
     return ivs, leader
 
 
+def check_fires(h):
+    """(f) schedules: no slot of a task fires twice anywhere, and in slot
+    order the fences never go back.  Returns (violations, stats)."""
+    fires = {}  # task -> [(slot, fence, boot, proc)]
+    for p in h.procs:
+        try:
+            f = open(p.log, errors="replace")
+        except OSError:
+            continue
+        with f:
+            for line in f:
+                w = line.split()
+                if len(w) >= 5 and w[0] == "F":
+                    fires.setdefault(w[2], []).append((int(w[3]), int(w[4]), int(w[1]), p))
+    viol = []
+    total = 0
+    for task, lst in sorted(fires.items()):
+        total += len(lst)
+        lst.sort(key=lambda x: (x[0], x[2]))
+        for x, y in zip(lst, lst[1:]):
+            if x[0] == y[0]:
+                viol.append("(f) %s: slot %d fired twice: by p%d %s (fence %d) and p%d %s "
+                            "(fence %d)" % (task, x[0], x[3].n, x[3].node_id, x[1], y[3].n,
+                                            y[3].node_id, y[1]))
+            elif y[1] < x[1]:
+                viol.append("(f) %s: slot %d fired with fence %d after slot %d with fence %d"
+                            % (task, y[0], y[1], x[0], x[1]))
+    return viol, {"fires": total, "tasks": len(fires)}
+
+
 def check(h):
     a = h.a
     base = h.t_base
@@ -1184,6 +1219,9 @@ def main():
     ap.add_argument("--galera-dir", default=None,
                     help="a Galera cluster of test/db/galera.sh: adds the gstop and gstall faults")
     ap.add_argument("--node-bin", default="build/test/chaos-node")
+    ap.add_argument("--schedule", default=None,
+                    help="schedule the tasks with this trigger (e.g. interval=150) and check "
+                         "that no slot fires twice")
     ap.add_argument("--ctl-bin", default="build/bin/ccoordctl",
                     help="ccoordctl for the drain and move faults")
     ap.add_argument("--plugin-dir", default="build/drivers")
@@ -1232,6 +1270,12 @@ def main():
     t0 = time.time()
     nfaults = h.run()
     viol, amb, n_iv, worst = check(h)
+    fstats = None
+    if a.schedule:
+        fviol, fstats = check_fires(h)
+        viol += fviol
+        if fstats["fires"] == 0:
+            viol.append("(f) --schedule %s: no fire at all" % a.schedule)
     took = time.time() - t0
     counts = dict(sorted(h.counts.items()))
     faults = sum(v for k, v in counts.items() if k not in ("dup_refused", "dup_db_error"))
@@ -1250,6 +1294,13 @@ def main():
              h.timeout_ns / NS, h.interval_ns / NS, a.slack))
     if worst:
         print("chaos: longest recovery: %s at %s after %s" % (worst["task"], worst["at"], worst["why"]))
+    if fstats:
+        summary["fires"] = fstats["fires"]
+        print("chaos: schedule %s: %d fires of %d tasks, no slot twice, fences grow in slot "
+              "order" % (a.schedule, fstats["fires"], fstats["tasks"]) if not
+              [v for v in viol if v.startswith("(f)")] else
+              "chaos: schedule %s: %d fires of %d tasks" % (a.schedule, fstats["fires"],
+                                                          fstats["tasks"]))
     for x in amb[:10]:
         print("chaos: ambiguous (not a violation): %s" % x)
     for x in h.notes[:10]:

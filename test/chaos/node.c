@@ -7,7 +7,10 @@
  *
  *   chaos-node --id ID --log FILE [--state FILE] [--tasks M] [--task-prefix P]
  *              [--config FILE] [--set section.key=value]... [--poll-ms MS]
- *              [--no-retry]
+ *              [--schedule TRIGGER] [--no-retry]
+ *
+ * With --schedule the tasks are scheduled (ccoord_task_schedule) with that
+ * trigger instead of registered, and every fire is logged.
  *
  * Exit codes: 0 clean exit after SIGTERM/SIGINT (left the group, freed
  * everything), 2 usage or configuration error, 3 ccoord_join() said
@@ -34,6 +37,8 @@
  *   E <task> <fence> <t0> <t1> <no>        last "yes" of the interval ran within
  *                                          [t0, t1]; <no>: start of the first
  *                                          call that said no (or of the leave)
+ *   F <boot> <task> <slot> <fence>          a fire of a slot (ms since the epoch,
+ *                                          the node's wall clock) began
  *   L <boot> <0|1>                         ccoord_is_leader() changed
  *   C <boot> <event> <name> <fence>        member (event 1-4) / task (event
  *                                          11, 12 = ASSIGNED, REVOKED) callback
@@ -170,13 +175,23 @@ static void task_cb(ccoord_node *n, int event, const char *task, uint64_t fence,
             (unsigned long long)fence);
 }
 
+static void fire_cb(ccoord_node *n, const char *task, uint64_t fence, int64_t slot, void *ud)
+{
+    char c[256];
+    (void)n;
+    (void)ud;
+    clean(c, sizeof c, task);
+    logline("F %lld %s %lld %llu", (long long)now_boot(), c, (long long)slot,
+            (unsigned long long)fence);
+}
+
 static void usage(void)
 {
     fprintf(stderr,
             "usage: chaos-node --id ID --log FILE [--state FILE] [--tasks M] "
             "[--task-prefix P]\n"
             "                  [--config FILE] [--set section.key=value]... "
-            "[--poll-ms MS] [--no-retry]\n");
+            "[--poll-ms MS] [--schedule TRIGGER] [--no-retry]\n");
 }
 
 static void store_rec(rec *r, const tstate *t, int new_interval)
@@ -207,7 +222,7 @@ static void end_interval(tstate *t, rec *r, int64_t no_t0)
 int main(int argc, char **argv)
 {
     const char *id = NULL, *log_path = NULL, *state_path = NULL, *config_path = NULL;
-    const char *prefix = "task-";
+    const char *prefix = "task-", *trigger = NULL;
     const char *sets[MAX_SETS];
     int nsets = 0, ntasks = 8, retry = 1, i, rc, leave_rc = 0, leader = -1;
     long poll_ms = 10;
@@ -243,6 +258,8 @@ int main(int argc, char **argv)
             config_path = v;
         else if (strcmp(a, "--poll-ms") == 0)
             poll_ms = atol(v);
+        else if (strcmp(a, "--schedule") == 0)
+            trigger = v;
         else if (strcmp(a, "--set") == 0 && nsets < MAX_SETS)
             sets[nsets++] = v;
         else {
@@ -333,7 +350,8 @@ int main(int argc, char **argv)
                 (long long)raw_clock(CLOCK_REALTIME), (long)getpid(), c);
     }
     for (i = 0; i < ntasks; i++) {
-        rc = ccoord_task_register(node, ts[i].name);
+        rc = trigger ? ccoord_task_schedule(node, ts[i].name, trigger, fire_cb, NULL)
+                     : ccoord_task_register(node, ts[i].name);
         if (rc != CCOORD_OK) {
             fprintf(stderr, "chaos-node: register %s: %s: %s\n", ts[i].name,
                     ccoord_errname(rc), ccoord_errmsg(node));
