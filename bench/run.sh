@@ -6,7 +6,7 @@
 #                                runs (make bench-smoke, part of make check)
 #   sh bench/run.sh --scale      the scale benchmark alone (make bench-scale)
 #   options: --runs N            failover/leave runs per setting (default 20)
-#            --only LIST         comma list of: failover,leave,steady,acquire,resolve
+#            --only LIST         comma list of: failover,leave,steady,acquire,resolve,schedule
 #            --scale-members "250 500 ..."  member counts tried in order (scale)
 #            --scale-hold S      seconds each step is held (default 300)
 #            --scale-batch N     members that join at a time (default 50)
@@ -29,7 +29,7 @@ bin="$root/build/bench"
 port=${CCOORD_BENCH_PG_PORT:-54359}
 mode=full
 runs=20
-only=failover,leave,steady,acquire,resolve
+only=failover,leave,steady,acquire,resolve,schedule
 scale_members="250 500 750 1000 1250 1500"
 scale_hold=300
 scale_probe=
@@ -117,7 +117,7 @@ if [ -n "$pg_only" ]; then
     exit 0
 fi
 
-for p in failover steady acquire resolve scale; do
+for p in failover steady acquire resolve scale schedule; do
     [ -x "$bin/$p" ] || { say "$bin/$p missing (run: make bench-progs)"; exit 1; }
 done
 
@@ -159,6 +159,7 @@ smoke)
     run acquire --threads 1,8 --duration-ms 50 --repeats 2
     run resolve --backend pgsql --members 4 --tasks 200 --passes 2
     run scale --members 20 --hold 3 --interval 200
+    run schedule --backend sqlite3 --window-s 1 --failovers 1
     ;;
 full)
     if want failover; then
@@ -185,6 +186,10 @@ full)
     if want resolve; then
         run resolve --backend pgsql --members 100 --tasks 10000 --passes 5
         run resolve --backend sqlite3 --members 100 --tasks 10000 --passes 3
+    fi
+    if want schedule; then
+        run schedule --backend pgsql --window-s 10 --failovers 10
+        run schedule --backend sqlite3 --window-s 10 --failovers 10
     fi
     ;;
 scale)

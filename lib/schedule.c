@@ -210,6 +210,10 @@ static size_t collect(ccoord_node *n, work *w, size_t cap, int64_t *ret_wake)
     const char *name;
     void *v;
     int64_t now = wall_ms(), wake = now + 1000;
+    if (atomic_load(&n->frozen)) { /* test hook: the node's threads do nothing */
+        *ret_wake = now + 5;
+        return 0;
+    }
     while (k < cap && ccoord__map_iter(n->schedules, &i, &name, &v)) {
         sched *s = v;
         int64_t slot = 0, when = wake;
