@@ -27,6 +27,8 @@ CHAOS_MYSQL_PORT   ?= 33079
 # every task is scheduled with this trigger and the checker's (f) checks
 # that no slot fires twice (empty: plain registrations)
 CHAOS_SCHEDULE     ?= interval=150
+# and count-00 (interval=150;count=N) must fire exactly N times in all
+CHAOS_COUNT_TASK   ?= 40
 CHAOS_ARGS         ?=
 
 $(CHAOS_NODE): test/chaos/node.c include/clustercoord.h build/$(NAME).a
@@ -38,7 +40,8 @@ tests: $(CHAOS_NODE)
 CHAOS_RUN = CHAOS_PG_PORT=$(CHAOS_PG_PORT) CHAOS_MYSQL_PORT=$(CHAOS_MYSQL_PORT) \
 	sh test/chaos/run.sh --nodes $(CHAOS_NODES) --tasks $(CHAOS_TASKS) \
 	  --interval $(CHAOS_INTERVAL) $(if $(CHAOS_SEED),--seed $(CHAOS_SEED)) \
-	  $(if $(CHAOS_SCHEDULE),--schedule $(CHAOS_SCHEDULE)) $(CHAOS_ARGS)
+	  $(if $(CHAOS_SCHEDULE),--schedule $(CHAOS_SCHEDULE)) \
+	  $(if $(CHAOS_COUNT_TASK),--count-task $(CHAOS_COUNT_TASK)) $(CHAOS_ARGS)
 
 chaos: all $(CHAOS_NODE)
 	$(CHAOS_RUN) --faults $(CHAOS_FAULTS) --backends "$(CHAOS_BACKENDS)"

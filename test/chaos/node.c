@@ -7,10 +7,12 @@
  *
  *   chaos-node --id ID --log FILE [--state FILE] [--tasks M] [--task-prefix P]
  *              [--config FILE] [--set section.key=value]... [--poll-ms MS]
- *              [--schedule TRIGGER] [--no-retry]
+ *              [--schedule TRIGGER] [--count-task TRIGGER] [--no-retry]
  *
  * With --schedule the tasks are scheduled (ccoord_task_schedule) with that
- * trigger instead of registered, and every fire is logged.
+ * trigger instead of registered, and every fire is logged.  --count-task
+ * also schedules the task "count-00" with a trigger that has a count (its
+ * fires are logged; it is not polled: it ends COMPLETED).
  *
  * Exit codes: 0 clean exit after SIGTERM/SIGINT (left the group, freed
  * everything), 2 usage or configuration error, 3 ccoord_join() said
@@ -191,7 +193,8 @@ static void usage(void)
             "usage: chaos-node --id ID --log FILE [--state FILE] [--tasks M] "
             "[--task-prefix P]\n"
             "                  [--config FILE] [--set section.key=value]... "
-            "[--poll-ms MS] [--schedule TRIGGER] [--no-retry]\n");
+            "[--poll-ms MS] [--schedule TRIGGER] [--count-task TRIGGER] "
+            "[--no-retry]\n");
 }
 
 static void store_rec(rec *r, const tstate *t, int new_interval)
@@ -222,7 +225,7 @@ static void end_interval(tstate *t, rec *r, int64_t no_t0)
 int main(int argc, char **argv)
 {
     const char *id = NULL, *log_path = NULL, *state_path = NULL, *config_path = NULL;
-    const char *prefix = "task-", *trigger = NULL;
+    const char *prefix = "task-", *trigger = NULL, *count_trigger = NULL;
     const char *sets[MAX_SETS];
     int nsets = 0, ntasks = 8, retry = 1, i, rc, leave_rc = 0, leader = -1;
     long poll_ms = 10;
@@ -260,6 +263,8 @@ int main(int argc, char **argv)
             poll_ms = atol(v);
         else if (strcmp(a, "--schedule") == 0)
             trigger = v;
+        else if (strcmp(a, "--count-task") == 0)
+            count_trigger = v;
         else if (strcmp(a, "--set") == 0 && nsets < MAX_SETS)
             sets[nsets++] = v;
         else {
@@ -359,6 +364,12 @@ int main(int argc, char **argv)
         }
     }
 
+    if (count_trigger &&
+        (rc = ccoord_task_schedule(node, "count-00", count_trigger, fire_cb, NULL)) != CCOORD_OK) {
+        fprintf(stderr, "chaos-node: schedule count-00: %s: %s\n", ccoord_errname(rc),
+                ccoord_errmsg(node));
+        return 5;
+    }
     for (;;) {
         char c[1100];
         rc = ccoord_join(node);
