@@ -380,6 +380,31 @@ static int next_bit(uint64_t mask, int v, int hi)
     return -1;
 }
 
+/* Carries in civil time (hours, minutes, seconds back to 0). */
+static void next_month(ccoord__civil *t)
+{
+    if (++t->month > 12) {
+        t->year++;
+        t->month = 1;
+    }
+    t->day = 1;
+    t->hour = t->min = t->sec = 0;
+}
+
+static void next_day(ccoord__civil *t)
+{
+    t->hour = t->min = t->sec = 0;
+    if (++t->day > ccoord__days_in_month(t->year, t->month))
+        next_month(t);
+}
+
+static void next_hour(ccoord__civil *t)
+{
+    t->min = t->sec = 0;
+    if (++t->hour > 23)
+        next_day(t);
+}
+
 /* The first matching civil time at or after *t (in place): 1, or 0 when
  * the years run out. */
 static int civil_next(const ccoord__cron *c, ccoord__civil *t)
@@ -388,13 +413,7 @@ static int civil_next(const ccoord__cron *c, ccoord__civil *t)
         int v;
         if (t->year > CCOORD__CRON_YEAR_MAX)
             return 0;
-        if (!year_set(c, t->year)) {
-            t->year++;
-            t->month = t->day = 1;
-            t->hour = t->min = t->sec = 0;
-            continue;
-        }
-        if ((v = next_bit(c->month, t->month, 12)) < 0) {
+        if (!year_set(c, t->year) || (v = next_bit(c->month, t->month, 12)) < 0) {
             t->year++;
             t->month = t->day = 1;
             t->hour = t->min = t->sec = 0;
@@ -411,24 +430,11 @@ static int civil_next(const ccoord__cron *c, ccoord__civil *t)
             t->hour = t->min = t->sec = 0;
         }
         if (t->day > ccoord__days_in_month(t->year, t->month)) {
-            if (++t->month > 12) {
-                t->year++;
-                t->month = 1;
-            }
-            t->day = 1;
-            t->hour = t->min = t->sec = 0;
+            next_month(t);
             continue;
         }
         if ((v = next_bit(c->hour, t->hour, 23)) < 0) {
-            t->day++;
-            t->hour = t->min = t->sec = 0;
-            if (t->day > ccoord__days_in_month(t->year, t->month)) {
-                t->day = 1;
-                if (++t->month > 12) {
-                    t->year++;
-                    t->month = 1;
-                }
-            }
+            next_day(t);
             continue;
         }
         if (v != t->hour) {
@@ -436,19 +442,7 @@ static int civil_next(const ccoord__cron *c, ccoord__civil *t)
             t->min = t->sec = 0;
         }
         if ((v = next_bit(c->min, t->min, 59)) < 0) {
-            t->hour++;
-            t->min = t->sec = 0;
-            if (t->hour > 23) {
-                t->hour = 0;
-                t->day++;
-                if (t->day > ccoord__days_in_month(t->year, t->month)) {
-                    t->day = 1;
-                    if (++t->month > 12) {
-                        t->year++;
-                        t->month = 1;
-                    }
-                }
-            }
+            next_hour(t);
             continue;
         }
         if (v != t->min) {
@@ -456,8 +450,9 @@ static int civil_next(const ccoord__cron *c, ccoord__civil *t)
             t->sec = 0;
         }
         if ((v = next_bit(c->sec, t->sec, 59)) < 0) {
-            int64_t s = ccoord__civil_to_utc(t) - t->sec + 60; /* the next minute */
-            ccoord__utc_to_civil(s, t);
+            t->sec = 0;
+            if (++t->min > 59)
+                next_hour(t);
             continue;
         }
         t->sec = v;

@@ -857,6 +857,20 @@ static int mysql_has(ccoord__db *db, const char *table, const char *column, int 
     return schema_count(db, &b);
 }
 
+/* The last step of a migration from version from: from + 1 recorded,
+ * unless another node's migration recorded it first (b is a scratch
+ * buffer). */
+static int stamp_version(ccoord__db *db, ccoord__buf *b, int from)
+{
+    char what[40];
+    ccoord__fmt(what, sizeof what, "migrate schema %d to %d", from, from + 1);
+    ccoord__buf_reset(b);
+    ccoord__buf_addf(b, "UPDATE %smeta SET meta_value = '%d' WHERE meta_key = "
+                        "'schema_version' AND meta_value = '%d'", db->s->table_prefix, from + 1,
+                     from);
+    return b->oom ? CCOORD_ENOMEM : ccoord__db_exec(db, what, b->data, NULL);
+}
+
 /* Schema 1 to 2 (under the schema lock, in the transaction where DDL has
  * one): the groups row counts member rows deleted (removals), so that a
  * follower reads only the rows that joined since its last read unless a
@@ -886,12 +900,8 @@ static int migrate_1_to_2(ccoord__db *db)
                        : ccoord__db_exec(db, "migrate schema 1 to 2", b.data, NULL);
         }
     }
-    if (!rc) {
-        ccoord__buf_reset(&b);
-        ccoord__buf_addf(&b, "UPDATE %smeta SET meta_value = '2' WHERE meta_key = "
-                             "'schema_version' AND meta_value = '1'", p);
-        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 1 to 2", b.data, NULL);
-    }
+    if (!rc)
+        rc = stamp_version(db, &b, 1);
     ccoord__buf_free(&b);
     return rc;
 }
@@ -947,12 +957,8 @@ static int migrate_2_to_3(ccoord__db *db)
                              ? " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin" : "");
         rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 2 to 3", b.data, NULL);
     }
-    if (!rc) {
-        ccoord__buf_reset(&b);
-        ccoord__buf_addf(&b, "UPDATE %smeta SET meta_value = '3' WHERE meta_key = "
-                             "'schema_version' AND meta_value = '2'", p);
-        rc = b.oom ? CCOORD_ENOMEM : ccoord__db_exec(db, "migrate schema 2 to 3", b.data, NULL);
-    }
+    if (!rc)
+        rc = stamp_version(db, &b, 2);
     ccoord__buf_free(&b);
     return rc;
 }

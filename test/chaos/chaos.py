@@ -998,6 +998,19 @@ class Interval:
         return self.in0 <= self.in1
 
 
+def log_words(p):
+    """The words of each non-empty line of p's log (none when unreadable)."""
+    try:
+        f = open(p.log, errors="replace")
+    except OSError:
+        return
+    with f:
+        for line in f:
+            w = line.split()
+            if w:
+                yield w
+
+
 def parse_logs(h):
     """Intervals per task, leader periods per process."""
     ivs = {}
@@ -1006,35 +1019,27 @@ def parse_logs(h):
         open_ = {}
         lead_since = None
         lead = leader.setdefault(p.n, [])
-        try:
-            f = open(p.log, errors="replace")
-        except OSError:
-            continue
-        with f:
-            for line in f:
-                w = line.split()
-                if not w:
+        for w in log_words(p):
+            if w[0] == "B" and len(w) >= 5:
+                iv = Interval()
+                iv.proc, iv.task, iv.fence = p, w[1], int(w[2])
+                iv.out0, iv.in0 = int(w[3]), int(w[4])
+                iv.in1 = iv.out1 = None
+                iv.open = True
+                open_[w[1]] = iv
+            elif w[0] == "E" and len(w) >= 6:
+                iv = open_.pop(w[1], None)
+                if iv is None:
                     continue
-                if w[0] == "B" and len(w) >= 5:
-                    iv = Interval()
-                    iv.proc, iv.task, iv.fence = p, w[1], int(w[2])
-                    iv.out0, iv.in0 = int(w[3]), int(w[4])
-                    iv.in1 = iv.out1 = None
-                    iv.open = True
-                    open_[w[1]] = iv
-                elif w[0] == "E" and len(w) >= 6:
-                    iv = open_.pop(w[1], None)
-                    if iv is None:
-                        continue
-                    iv.in1, iv.out1 = int(w[3]), int(w[4])
-                    iv.open = False
-                    ivs.setdefault(iv.task, []).append(iv)
-                elif w[0] == "L" and len(w) >= 3:
-                    if w[2] == "1" and lead_since is None:
-                        lead_since = int(w[1])
-                    elif w[2] == "0" and lead_since is not None:
-                        lead.append((lead_since, int(w[1])))
-                        lead_since = None
+                iv.in1, iv.out1 = int(w[3]), int(w[4])
+                iv.open = False
+                ivs.setdefault(iv.task, []).append(iv)
+            elif w[0] == "L" and len(w) >= 3:
+                if w[2] == "1" and lead_since is None:
+                    lead_since = int(w[1])
+                elif w[2] == "0" and lead_since is not None:
+                    lead.append((lead_since, int(w[1])))
+                    lead_since = None
         end = p.death_t or now()
         if lead_since is not None:
             lead.append((lead_since, end))
@@ -1074,15 +1079,9 @@ def check_fires(h):
     order the fences never go back.  Returns (violations, stats)."""
     fires = {}  # task -> [(slot, fence, boot, proc)]
     for p in h.procs:
-        try:
-            f = open(p.log, errors="replace")
-        except OSError:
-            continue
-        with f:
-            for line in f:
-                w = line.split()
-                if len(w) >= 5 and w[0] == "F":
-                    fires.setdefault(w[2], []).append((int(w[3]), int(w[4]), int(w[1]), p))
+        for w in log_words(p):
+            if len(w) >= 5 and w[0] == "F":
+                fires.setdefault(w[2], []).append((int(w[3]), int(w[4]), int(w[1]), p))
     viol = []
     total = 0
     for task, lst in sorted(fires.items()):
