@@ -128,10 +128,10 @@ static void test_schedule_interval_fires_on_the_grid(void **state)
     tc_start_settled(&c, 1, 30 * IV);
     ccoord_set_log_level(c.nodes[0].node, CCOORD_LOG_DEBUG);
     schedule_all(&c, "grid", "interval=100");
-    tu_sleep_ms(15 * IV);
+    tu_sleep_ms(10 * IV);
     n = fires_of("grid");
     if (n < 5 * (size_t)(IV / 100))
-        fail_msg("only %zu fires of interval=100 in %d ms", n, 15 * IV);
+        fail_msg("only %zu fires of interval=100 in %d ms", n, 10 * IV);
     check_fires("grid", 100);
     {
         /* on time: each started within the grace (100 ms) of its slot */
@@ -149,7 +149,7 @@ static void test_schedule_interval_fires_on_the_grid(void **state)
     ccoord_free(text);
     assert_int_equal(ccoord_task_unschedule(c.nodes[0].node, "grid"), CCOORD_OK);
     n = fires_of("grid");
-    tu_sleep_ms(5 * IV);
+    tu_sleep_ms(3 * IV);
     assert_true(fires_of("grid") <= n + 1); /* at most one already queued */
     tc_free(&c);
 }
@@ -176,7 +176,7 @@ static void test_schedule_one_fire_per_slot_across_failover(void **state)
     for (round = 0; round < 2; round++) {
         int victim = -1;
         size_t before[4];
-        tu_sleep_ms(10 * IV);
+        tu_sleep_ms(6 * IV);
         for (i = 0; i < 4; i++)
             before[i] = fires_of(tasks[i]);
         victim = tc_owner(&c, "s-0", NULL, NULL);
@@ -187,7 +187,7 @@ static void test_schedule_one_fire_per_slot_across_failover(void **state)
             /* no leave: the others find out after the timeout */
             ccoord__test_freeze(c.nodes[victim].node, 1);
         }
-        tu_sleep_ms(round == 0 ? 10 * IV : 15 * IV);
+        tu_sleep_ms(round == 0 ? 6 * IV : 10 * IV);
         for (i = 0; i < 4; i++)
             if (fires_of(tasks[i]) <= before[i])
                 fail_msg("%s did not fire again after %s %s", tasks[i],
@@ -229,7 +229,7 @@ static void test_schedule_count_completes_once(void **state)
         if (TC_WAIT(30 * IV, ccoord_task_state(c.nodes[other].node, "five", &st) == CCOORD_OK &&
                                  st == CCOORD_TASK_COMPLETED) < 0)
             fail_msg("five is not COMPLETED (state %d)", st);
-        tu_sleep_ms(5 * IV);
+        tu_sleep_ms(3 * IV);
         assert_int_equal(fires_of("five"), 5);
         assert_true(TC_WAIT(10 * IV, tc_logged(&c.nodes[other], "Task completed: "
                                                                  "[ESB_TASK][five]")) >= 0 ||
