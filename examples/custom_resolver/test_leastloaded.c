@@ -111,10 +111,34 @@ static int f_assign(ccoord_resolver_batch *b, size_t t, size_t m)
     return CCOORD_OK;
 }
 
+/* every task of a resolve() batch is unassigned (ABI 1.1) */
+static long f_owner(const ccoord_resolver_batch *b, size_t t)
+{
+    (void)b;
+    (void)t;
+    return -1;
+}
+
+/* Designated initializers: the host table grows at the end with each ABI
+ * minor, and a positional list would miss the new members. */
 static const ccoord_resolver_host fake_host = {
-    sizeof fake_host, CCOORD_RESOLVER_ABI_MAJOR, CCOORD_RESOLVER_ABI_MINOR,
-    f_alloc, f_free, f_log, f_config,
-    f_mcount, f_mid, f_empty, f_empty, f_load, f_tcount, f_tname, f_can, f_assign,
+    .struct_size = sizeof fake_host,
+    .abi_major = CCOORD_RESOLVER_ABI_MAJOR,
+    .abi_minor = CCOORD_RESOLVER_ABI_MINOR,
+    .mem_alloc = f_alloc,
+    .mem_free = f_free,
+    .log_msg = f_log,
+    .config_get = f_config,
+    .member_count = f_mcount,
+    .member_id = f_mid,
+    .member_hostname = f_empty,
+    .member_metadata = f_empty,
+    .member_load = f_load,
+    .task_count = f_tcount,
+    .task_name = f_tname,
+    .task_can_run = f_can,
+    .assign = f_assign,
+    .task_owner = f_owner,
 };
 
 /* batch of nm members with loads, nt tasks every member can run. */

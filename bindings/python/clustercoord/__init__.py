@@ -154,6 +154,7 @@ _CharP = POINTER(c_char)      # char * we must hand back to ccoord_free
 LOG_CB = CFUNCTYPE(None, NodeP, c_int, c_char_p, c_void_p)
 MEMBER_CB = CFUNCTYPE(None, NodeP, c_int, c_char_p, c_void_p)
 TASK_CB = CFUNCTYPE(None, NodeP, c_int, c_char_p, c_uint64, c_void_p)
+FIRE_CB = CFUNCTYPE(None, NodeP, c_char_p, c_uint64, ctypes.c_int64, c_void_p)
 
 # Every exported function (lib/libclustercoord.map): (restype, argtypes).
 SIGNATURES = {
@@ -195,6 +196,8 @@ SIGNATURES = {
     "ccoord_task_complete": (c_int, [NodeP, c_char_p]),
     "ccoord_task_state": (c_int, [NodeP, c_char_p, POINTER(c_int)]),
     "ccoord_metrics": (c_int, [NodeP, POINTER(_CharP)]),
+    "ccoord_task_schedule": (c_int, [NodeP, c_char_p, c_char_p, FIRE_CB, c_void_p]),
+    "ccoord_task_unschedule": (c_int, [NodeP, c_char_p]),
 }
 
 _lib = None
@@ -713,6 +716,22 @@ class Node:
     def unregister_task(self, task: str) -> None:
         self._check(self._lib.ccoord_task_unregister(self._handle(), _b(task)),
                     "ccoord_task_unregister")
+
+    def schedule_task(self, task: str, trigger: str,
+                      fn: Callable[["Node", str, int, int], Any]) -> None:
+        """Registers task with a trigger ("interval=5000", "cron=0 0/5 * * *
+        ?;tz=Europe/Berlin", ...; ccoord_task_schedule(3)): fn(node, task,
+        fence, slot_ms) runs on the owner only, at each slot, each slot once
+        in the cluster, on the dispatcher thread (or in dispatch())."""
+        cb = FIRE_CB(self._wrap(fn, lambda n, t, f, slot, ud: (_s(t), f, slot)))
+        self._keep.append(cb)
+        self._check(self._lib.ccoord_task_schedule(self._handle(), _b(task), _b(trigger), cb,
+                                                   None), "ccoord_task_schedule")
+
+    def unschedule_task(self, task: str) -> None:
+        """Stops firing task and unregisters it."""
+        self._check(self._lib.ccoord_task_unschedule(self._handle(), _b(task)),
+                    "ccoord_task_unschedule")
 
     def acquire_task(self, task: str) -> Optional[int]:
         """The fencing token if this node owns task now, else None."""

@@ -96,6 +96,27 @@ def test_events_are_enums_and_tasks_move(node_factory):
     assert any(e[0] is cc.TaskEvent.ASSIGNED for e in seen if len(e) == 3)
 
 
+def test_schedule_fires_on_the_owner_each_slot_once(node_factory):
+    a, b = node_factory("py-sa"), node_factory("py-sb")
+    fires = []
+    for n in (a, b):
+        n.schedule_task("tick", "interval=100",
+                        lambda node, task, fence, slot: fires.append((node.id, task, fence, slot)))
+        n.join()
+    wait_until("five fires", lambda: len(fires) >= 5)
+    slots = [f[3] for f in list(fires)]
+    assert len(set(slots)) == len(slots)  # each slot once
+    assert all(s % 100 == 0 for s in slots)
+    assert all(f[1] == "tick" and f[2] >= 1 for f in fires)
+    with pytest.raises(cc.InvalidArgument) as ei:
+        a.schedule_task("bad", "interval=5", lambda *x: None)
+    assert "interval=5: not a whole number of ms in range" in str(ei.value)
+    a.unschedule_task("tick")
+    b.unschedule_task("tick")
+    with pytest.raises(cc.NotFound):
+        a.unschedule_task("tick")
+
+
 def test_metrics_text(node_factory):
     n = node_factory("py-m")
     assert 'ccoord_joined{node="py-m",group="default"} 0\n' in n.metrics()
