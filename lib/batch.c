@@ -124,10 +124,9 @@ static int read_loads(ccoord__db *db, ccoord__batch *ps)
     if (rc)
         return rc;
     while (dbi_result_next_row(r)) {
-        const char *o = ccoord__res_str(r, 1);
-        uintptr_t m = o ? (uintptr_t)ccoord__map_get(ps->midx, o) : 0;
-        if (m)
-            ps->members[m - 1].load = (size_t)ccoord__res_ll(r, 2);
+        long m = ccoord__batch_member_index(ps, ccoord__res_str(r, 1));
+        if (m >= 0)
+            ps->members[m].load = (size_t)ccoord__res_ll(r, 2);
     }
     dbi_result_free(r);
     return CCOORD_OK;
@@ -160,10 +159,8 @@ static void take_count(ccoord__batch *ps, dbi_result r)
 /* A pair row (task, node): the node joins the task's list. */
 static int take_pair(ccoord__batch *ps, dbi_result r)
 {
-    long t = task_of(ps, r);
-    const char *nid = ccoord__res_str(r, 2);
-    uintptr_t mi = nid ? (uintptr_t)ccoord__map_get(ps->midx, nid) : 0;
-    if (t < 0 || !mi || ps->can[t] == ps->all_members)
+    long t = task_of(ps, r), mi = ccoord__batch_member_index(ps, ccoord__res_str(r, 2));
+    if (t < 0 || mi < 0 || ps->can[t] == ps->all_members)
         return CCOORD_OK;
     if (!ps->can[t] || ps->can_count[t] == ps->can_cap[t]) {
         /* the count is exact unless a registration came between the two
@@ -175,7 +172,7 @@ static int take_pair(ccoord__batch *ps, dbi_result r)
         ps->can[t] = x;
         ps->can_cap[t] = ncap ? ncap : 1;
     }
-    ps->can[t][ps->can_count[t]++] = mi - 1;
+    ps->can[t][ps->can_count[t]++] = (size_t)mi;
     return CCOORD_OK;
 }
 

@@ -258,8 +258,8 @@ static int rebalance_write(run *ru, ccoord__db *db)
         rc = ccoord__leader_check(n, db);
     for (t = 0; !rc && t < b->task_count && (long)started < budget; t++) {
         unsigned long long rows = 0;
-        long m = b->assign[t];
-        if (m < 0 || b->tasks[t].owner < 0 || !ccoord__batch_can_run(b, t, m))
+        long m = b->assign[t]; /* assign() placed only on members that can run it */
+        if (m < 0 || b->tasks[t].owner < 0)
             continue;
         rc = ccoord__row_task_move(db, b->tnames[t], b->mids[m], b->place[t].owner,
                                    b->place[t].epoch, &rows);

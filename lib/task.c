@@ -575,9 +575,7 @@ int ccoord__tasks_refresh(ccoord_node *n, ccoord__db *db)
     /* tasks it stopped owning to be moved, or because it is drained */
     if (nleave)
         give_up_all(n, db, leave, nleave, drained);
-    for (i = 0; i < nleave; i++)
-        free(leave[i]);
-    free(leave);
+    ccoord_free_list(leave, nleave);
     /* tasks placed on this node that it no longer registers: released */
     for (i = 0; i < nstray; i++) {
         if (do_unregister(n, db, stray[i], NULL) != CCOORD_OK)
